@@ -1,0 +1,3 @@
+"""heattool: validate, store, retain and track HEAT outreach-participant records."""
+
+__version__ = "0.1.0"

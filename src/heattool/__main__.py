@@ -1,0 +1,5 @@
+"""Run heattool as `python -m heattool`."""
+
+from heattool.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""The catalogue of finding codes: stable names, severity and a message that names the fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class FindingCode:
+    """One stable finding code with the message a spreadsheet user sees."""
+
+    code: str
+    severity: str
+    message: str
+
+
+_CATALOGUE = [
+    # Whole-file findings (no row).
+    FindingCode(
+        "missing-column",
+        ERROR,
+        "required column '{column}' is missing; add a column headed '{column}'",
+    ),
+    FindingCode(
+        "duplicate-column", ERROR, "two columns both mean '{column}'; delete or rename one of them"
+    ),
+    FindingCode(
+        "unknown-column",
+        WARNING,
+        "column '{column}' is not a known heading and was ignored; rename or remove it",
+    ),
+    # Cell findings.
+    FindingCode("missing-value", ERROR, "'{column}' is required; fill in this cell"),
+    FindingCode(
+        "invalid-date",
+        ERROR,
+        "not a real date; write it as DD/MM/YYYY (e.g. 01/09/2008) or YYYY-MM-DD",
+    ),
+    FindingCode("invalid-number", ERROR, "not a number; write digits only, e.g. 2.5"),
+    FindingCode("invalid-boolean", ERROR, "not a yes/no answer; write Yes or No"),
+    FindingCode(
+        "invalid-postcode",
+        ERROR,
+        "not a UK postcode; write it like SW1A 1AA, or leave the cell empty",
+    ),
+    FindingCode(
+        "invalid-code",
+        ERROR,
+        "not a HESA code or label for '{column}'; use a code from the README's code list",
+    ),
+    FindingCode(
+        "invalid-nation", ERROR, "nation must be England, Wales, Scotland or Northern Ireland"
+    ),
+    FindingCode("invalid-stage", ERROR, "stage must be pre-entry or post-entry"),
+    FindingCode(
+        "duplicate-ref",
+        ERROR,
+        "this reference appears on more than one row; keep one row per reference",
+    ),
+    FindingCode(
+        "duplicate-row",
+        ERROR,
+        "the same attendance appears on more than one row; delete the repeats",
+    ),
+    FindingCode("dob-in-future", ERROR, "date of birth is in the future; check the year"),
+    FindingCode(
+        "implausible-age", ERROR, "date of birth gives an age outside 3 to 100; check the year"
+    ),
+    FindingCode(
+        "end-before-start", ERROR, "end date is before the start date; swap or correct them"
+    ),
+    FindingCode("negative-hours", ERROR, "hours cannot be negative"),
+    FindingCode(
+        "implausible-year",
+        ERROR,
+        "expected HE entry year must be a four-digit year, e.g. 2026; leave empty to compute it",
+    ),
+    FindingCode(
+        "unknown-student",
+        ERROR,
+        "no student with this reference for this member; import the student first",
+    ),
+    FindingCode(
+        "unknown-activity",
+        ERROR,
+        "no activity with this reference for this member; import the activity first",
+    ),
+]
+
+CODES: dict[str, FindingCode] = {c.code: c for c in _CATALOGUE}
+
+
+def message(code: str, column: str | None = None) -> str:
+    """The user-facing message for a code, naming the column where it has one."""
+    return CODES[code].message.format(column=column or "")

@@ -1,0 +1,1 @@
+"""Reading uploads into Polars and writing exports; nothing else in heattool opens data files."""

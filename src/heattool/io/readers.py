@@ -1,0 +1,166 @@
+"""Read CSV and Excel uploads into all-text Polars frames, with the facts needed to cite cells."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from heattool.errors import UnreadableInput
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+UTF8_BOM = codecs.BOM_UTF8
+DELIMITERS = (",", "\t", ";")  # tie-break order when a header line has as many of each
+
+
+@dataclass
+class RawTable:
+    """An upload as read: every cell as text, headers as the user wrote them."""
+
+    path: Path
+    frame: pl.DataFrame
+    sha256: str
+    format: str  # "csv" or "xlsx"
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def headers(self) -> list[str]:
+        return self.frame.columns
+
+
+def read_upload(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> RawTable:
+    """Read one upload, choosing the reader from the file's suffix and first bytes."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UnreadableInput(
+            f"{path}: is a folder; give the path of a .csv or .xlsx file"
+        ) from None
+    except OSError as exc:
+        raise UnreadableInput(f"{path}: cannot be read ({exc.strerror})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        raise UnreadableInput(
+            f"{path}: the file is empty; export the sheet again with its header row"
+        )
+    is_zip = data[:4] == b"PK\x03\x04"
+    is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
+    if path.suffix.lower() in EXCEL_SUFFIXES or is_zip or is_ole:
+        frame, sheet_name = _read_excel(path, sheet)
+        return RawTable(path, frame, digest, "xlsx", sheet=sheet_name)
+    if sheet is not None:
+        raise UnreadableInput(f"{path}: --sheet applies to Excel files only; this is a CSV file")
+    utf8 = _to_utf8(path, data, encoding)
+    delimiter = sniff_delimiter(utf8[:65536].decode("utf-8", errors="ignore"))
+    frame = _parse_csv(path, utf8, delimiter)
+    return RawTable(path, frame, digest, "csv", encoding=encoding or "utf-8", delimiter=delimiter)
+
+
+def _to_utf8(path: Path, data: bytes, encoding: str | None) -> bytes:
+    """The file as UTF-8 bytes, decoded strictly; a bad byte is reported with its line."""
+    bom = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
+    # A UTF-8 byte-order mark is never a heading, whatever encoding the rest is in.
+    data = data[bom:]
+    chosen = encoding or "utf-8"
+    try:
+        codecs.lookup(chosen)
+    except LookupError:
+        raise UnreadableInput(f"unknown encoding '{chosen}'; try utf-8 or cp1252") from None
+    if b"\x00" in data[:8192] and not chosen.lower().replace("-", "").startswith("utf16"):
+        raise UnreadableInput(
+            f"{path}: looks like a binary file, not CSV text; upload a .csv or .xlsx file"
+        )
+    try:
+        text = data.decode(chosen)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        hint = (
+            "try --encoding cp1252"
+            if chosen.lower() in {"utf-8", "utf8"}
+            else "try --encoding utf-8"
+        )
+        raise UnreadableInput(
+            f"{path}: not {chosen} at byte {exc.start + bom} (line {line}); {hint}"
+        ) from None
+    is_utf8 = codecs.lookup(chosen).name == "utf-8"
+    return data if is_utf8 else text.encode("utf-8")
+
+
+def sniff_delimiter(text: str) -> str:
+    """Choose `,`, tab or `;` by counting each outside quotes in the header line."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    in_quotes = False
+    for char in text:
+        if char == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes:
+            if char in "\r\n":
+                break
+            if char in counts:
+                counts[char] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals
+    return best
+
+
+def _parse_csv(path: Path, data: bytes, delimiter: str) -> pl.DataFrame:
+    try:
+        frame = pl.read_csv(
+            data,
+            separator=delimiter,
+            infer_schema=False,
+            has_header=True,
+            raise_if_empty=False,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        reason = str(exc).splitlines()[0]
+        if "more fields" in reason:
+            reason = "a row has more cells than the header row"
+        raise UnreadableInput(
+            f"{path}: malformed CSV ({reason}); check for a stray quote or an extra delimiter"
+        ) from None
+    except pl.exceptions.PolarsError as exc:
+        raise UnreadableInput(f"{path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+    if not frame.columns:
+        raise UnreadableInput(f"{path}: no header row; the first row must hold the column names")
+    return frame
+
+
+def _read_excel(path: Path, sheet: str | None) -> tuple[pl.DataFrame, str]:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+    except Exception as exc:  # fastexcel raises its own error types for every failure
+        raise UnreadableInput(
+            f"{path}: cannot be read as an Excel workbook ({_first_line(exc)}); "
+            "save it again as .xlsx or export it as CSV"
+        ) from None
+    names = reader.sheet_names
+    if sheet is not None and sheet not in names:
+        raise UnreadableInput(
+            f"{path}: no sheet named '{sheet}'; the sheets are: {', '.join(names)}"
+        )
+    for name in [sheet] if sheet is not None else names:
+        try:
+            frame = reader.load_sheet(name, dtypes="string").to_polars()
+        except Exception as exc:
+            raise UnreadableInput(
+                f"{path}: sheet '{name}' cannot be read ({_first_line(exc)})"
+            ) from None
+        if frame.width:
+            return frame, name
+    raise UnreadableInput(f"{path}: every sheet is empty; put the header row in row 1")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

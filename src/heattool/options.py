@@ -1,0 +1,59 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Kind(StrEnum):
+    students = "students"
+    activities = "activities"
+    attendance = "attendance"
+    ambassadors = "ambassadors"
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _parse_day(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date; write it as YYYY-MM-DD") from None
+
+
+Paths = Annotated[
+    list[Path], typer.Argument(help="Upload files (.csv or .xlsx).", show_default=False)
+]
+KindOption = Annotated[
+    Kind | None,
+    typer.Option("--kind", "-k", help="Kind of upload; detected from the headings if omitted."),
+]
+SheetOption = Annotated[
+    str | None, typer.Option("--sheet", help="Excel sheet to read; default the first non-empty.")
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="CSV text encoding, e.g. cp1252; default UTF-8 (BOM allowed)."),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="text for people, json for scripts.")
+]
+AsOfOption = Annotated[
+    dt.date | None,
+    typer.Option(
+        "--as-of",
+        parser=_parse_day,
+        metavar="YYYY-MM-DD",
+        help="Judge dates (age, future dates) as of this day; default today.",
+    ),
+]

@@ -1,0 +1,103 @@
+"""Match upload headings to canonical columns and tell the upload's kind from them."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from heattool.errors import BadPolicy, UnknownKind
+from heattool.schemas import KINDS
+
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@cache
+def kind_columns(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The canonical columns of a kind and the required ones, as its Pandera model declares them."""
+    from heattool.schemas.models import MODELS
+
+    columns = MODELS[kind].to_schema().columns
+    return tuple(columns), tuple(name for name, col in columns.items() if not col.nullable)
+
+
+def heading_key(text: str) -> str:
+    """A heading reduced to lower-case letters and digits: 'Date of Birth' -> 'dateofbirth'."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+@cache
+def alias_table() -> dict[str, str]:
+    """Heading key -> canonical column, from `aliases.toml` (each canonical name aliases itself)."""
+    raw = resources.files("heattool.schemas").joinpath("aliases.toml").read_text("utf-8")
+    aliases = tomllib.loads(raw).get("aliases", {})
+    known = {c for kind in KINDS for c in kind_columns(kind)[0]}
+    table: dict[str, str] = {}
+    for canonical, names in aliases.items():
+        if canonical not in known:
+            raise BadPolicy(f"aliases.toml: '{canonical}' is not a column of any upload kind")
+        for name in [canonical, *names]:
+            key = heading_key(name)
+            if table.get(key, canonical) != canonical:
+                raise BadPolicy(f"aliases.toml: heading '{name}' is given for two columns")
+            table[key] = canonical
+    for canonical in known:
+        table.setdefault(heading_key(canonical), canonical)
+    return table
+
+
+@dataclass
+class HeaderMap:
+    """How an upload's headings map to canonical columns."""
+
+    kind: str
+    columns: dict[str, str]  # canonical -> original heading
+    positions: dict[str, int]  # canonical -> 0-based column position in the upload
+    unknown: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def map_headers(headings: list[str], kind: str | None = None) -> HeaderMap:
+    """Map headings to canonical columns, detecting the kind when not given."""
+    table = alias_table()
+    canonical_of = [table.get(heading_key(h)) for h in headings]
+    chosen = kind or detect_kind(headings, canonical_of)
+    allowed = set(kind_columns(chosen)[0])
+    result = HeaderMap(kind=chosen, columns={}, positions={})
+    for position, (heading, canonical) in enumerate(zip(headings, canonical_of, strict=True)):
+        if canonical is None or canonical not in allowed:
+            result.unknown.append(heading)
+        elif canonical in result.columns:
+            result.duplicates.append(canonical)
+        else:
+            result.columns[canonical] = heading
+            result.positions[canonical] = position
+    result.missing = [c for c in kind_columns(chosen)[1] if c not in result.columns]
+    return result
+
+
+def detect_kind(headings: list[str], canonical_of: list[str | None]) -> str:
+    """The kind whose required columns are all present and which explains most headings."""
+    present = {c for c in canonical_of if c}
+    scores = {
+        kind: sum(1 for c in canonical_of if c in kind_columns(kind)[0])
+        for kind in KINDS
+        if set(kind_columns(kind)[1]) <= present
+    }
+    if not scores:
+        shown = ", ".join(f"'{h}'" for h in headings[:6]) or "none"
+        raise UnknownKind(
+            f"cannot tell what kind of upload this is from its headings ({shown}); "
+            f"check the header row, or give --kind ({'|'.join(KINDS)})"
+        )
+    best = max(scores.values())
+    leaders = [k for k, s in scores.items() if s == best]
+    if len(leaders) > 1:
+        raise UnknownKind(
+            f"the headings fit {' and '.join(leaders)} equally well; give --kind {leaders[0]} "
+            f"or --kind {leaders[1]}"
+        )
+    return leaders[0]

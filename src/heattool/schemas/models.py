@@ -1,0 +1,131 @@
+"""One Pandera DataFrameModel per upload kind, checked after parsing in Polars.
+
+Each field's `metadata` tells the parser how to read the cell text: `codes` names a code list
+in `codes/` (labels and codes both accepted, the code stored) and `error` the finding code for a
+value not in it; `postcode` marks a postcode. Check names are the stable finding codes.
+The frame also carries `_as_of`, the date the upload is judged at, for the age checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from heattool.schemas.postcode import POSTCODE_PATTERN
+
+MIN_AGE_YEARS = 3
+MAX_AGE_YEARS = 100
+EARLIEST_ENTRY_YEAR = 1950
+LATEST_ENTRY_YEAR_AHEAD = 20
+
+
+def _text(*, required: bool = False, **metadata: str) -> pa.Field:
+    return pa.Field(nullable=not required, metadata=metadata or None)
+
+
+class _Person(pa.DataFrameModel):
+    """Checks shared by every kind that holds a person's date of birth and postcode."""
+
+    @pa.check("postcode", name="invalid-postcode")
+    def _postcode_format(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).str.contains(POSTCODE_PATTERN))
+
+    @pa.check("date_of_birth", name="dob-in-future")
+    def _dob_not_future(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key) <= pl.col("_as_of"))
+
+    @pa.check("date_of_birth", name="implausible-age")
+    def _dob_plausible_age(cls, data: PolarsData) -> pl.LazyFrame:
+        dob, as_of = pl.col(data.key), pl.col("_as_of")
+        youngest = as_of.dt.offset_by(f"-{MIN_AGE_YEARS}y")
+        oldest = as_of.dt.offset_by(f"-{MAX_AGE_YEARS}y")
+        return data.lazyframe.select((dob > as_of) | dob.is_between(oldest, youngest))
+
+    class Config:
+        strict = False
+
+
+class Students(_Person):
+    """A student upload: one outreach participant per row."""
+
+    student_ref: str = pa.Field(nullable=False, unique=True)
+    forename: str = _text()
+    surname: str = _text()
+    date_of_birth: dt.date = pa.Field(nullable=True)
+    postcode: str = _text(postcode="yes")
+    school: str = _text()
+    nation: str = _text(codes="nation", error="invalid-nation")
+    sex: str = _text(codes="sex", error="invalid-code")
+    gender_identity: str = _text()
+    ethnicity: str = _text(codes="ethnicity", error="invalid-code")
+    disability: str = _text(codes="disability", error="invalid-code")
+    religion: str = _text()
+    permission_to_track: bool = pa.Field(nullable=True)
+    expected_he_entry_year: int = pa.Field(nullable=True)
+
+    @pa.check("expected_he_entry_year", name="implausible-year")
+    def _entry_year_plausible(cls, data: PolarsData) -> pl.LazyFrame:
+        latest = pl.col("_as_of").dt.year() + LATEST_ENTRY_YEAR_AHEAD
+        return data.lazyframe.select(pl.col(data.key).is_between(EARLIEST_ENTRY_YEAR, latest))
+
+
+class Ambassadors(_Person):
+    """A student-ambassador upload: an HE student who helps deliver outreach."""
+
+    ambassador_ref: str = pa.Field(nullable=False, unique=True)
+    forename: str = _text(required=True)
+    surname: str = _text(required=True)
+    date_of_birth: dt.date = pa.Field(nullable=True)
+    postcode: str = _text(postcode="yes")
+    he_provider: str = _text()
+    course: str = _text()
+    permission_to_track: bool = pa.Field(nullable=True)
+    heat_privacy_notice: bool = pa.Field(nullable=True)
+    hesa_privacy_notice: bool = pa.Field(nullable=True)
+
+
+class Activities(pa.DataFrameModel):
+    """An activity upload: one delivered outreach activity per row."""
+
+    activity_ref: str = pa.Field(nullable=False, unique=True)
+    name: str = _text(required=True)
+    activity_type: str = _text(required=True)
+    start_date: dt.date = pa.Field(nullable=False)
+    end_date: dt.date = pa.Field(nullable=True)
+    delivery_mode: str = _text()
+    hours: float = pa.Field(nullable=True)
+    stage: str = _text(codes="stage", error="invalid-stage")
+
+    @pa.check("end_date", name="end-before-start")
+    def _end_after_start(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key) >= pl.col("start_date"))
+
+    @pa.check("hours", name="negative-hours")
+    def _hours_not_negative(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key) >= 0)
+
+    class Config:
+        strict = False
+
+
+class Attendance(pa.DataFrameModel):
+    """An attendance register: a student attended an activity (on a date)."""
+
+    student_ref: str = pa.Field(nullable=False)
+    activity_ref: str = pa.Field(nullable=False)
+    attended_on: dt.date = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        unique = ("student_ref", "activity_ref", "attended_on")
+
+
+MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "students": Students,
+    "activities": Activities,
+    "attendance": Attendance,
+    "ambassadors": Ambassadors,
+}

@@ -1,0 +1,165 @@
+"""Parse upload text into typed values, column at a time in Polars, before the Pandera checks.
+
+Every parser takes the trimmed text Series and returns the typed value, null where the text
+cannot be read; a non-null text that parses to null is a parse finding.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+
+import polars as pl
+
+from heattool.schemas.headers import heading_key
+from heattool.schemas.postcode import normalise_postcode
+
+Parser = Callable[[pl.Series], pl.Series]
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 is 1900-01-01 (Excel's 1900 leap-year bug aside)
+_MONTH_NAMES = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTHS = {
+    **{name: number for number, name in enumerate(_MONTH_NAMES, 1)},
+    **{name[:3]: number for number, name in enumerate(_MONTH_NAMES, 1)},
+    "sept": 9,
+}
+_YES = ("yes", "y", "true", "1")
+_NO = ("no", "n", "false", "0")
+
+
+def clean_text(column: pl.Expr) -> pl.Expr:
+    """Trim surrounding whitespace; an empty cell becomes null."""
+    trimmed = column.str.strip_chars()
+    return pl.when(trimmed.str.len_bytes() > 0).then(trimmed)
+
+
+_DAY_FIRST_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S")
+
+
+def parse_date(text: pl.Series) -> pl.Series:
+    """ISO, UK day-first (/ - .), `1 Sep 2008`, Excel date cells and Excel serial numbers.
+
+    Never month-first; an impossible date such as 31/02/2008 is null, not a guess. Each format
+    is tried only on the cells no earlier format could read, so a column written one way costs
+    about one pass.
+    """
+    parsed = pl.Series(text.name, [None] * text.len(), dtype=pl.Date)
+    todo = text.is_not_null()
+    for fmt in _DAY_FIRST_FORMATS:
+        if not todo.any():
+            return parsed
+        index = todo.arg_true()
+        attempt = text.gather(index).str.to_date(fmt, strict=False)
+        attempt = attempt.set(attempt.dt.year() < 1000, None)  # a two-digit year is not a year
+        parsed = parsed.scatter(index, attempt)
+        todo = todo & parsed.is_null()
+    if todo.any():
+        index = todo.arg_true()
+        rest = pl.DataFrame({"t": text.gather(index)}).select(_parse_date_slowly(pl.col("t")))
+        parsed = parsed.scatter(index, rest.to_series())
+    return parsed
+
+
+def _parse_date_slowly(text: pl.Expr) -> pl.Expr:
+    """The rarer forms: month names, single-digit parts and Excel serial numbers."""
+    iso = text.str.extract_groups(
+        r"^(?<y>\d{4})-(?<m>\d{1,2})-(?<d>\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
+    )
+    uk = text.str.extract_groups(r"^(?<d>\d{1,2})([/.-])(?<m>\d{1,2})[/.-](?<y>\d{4})$")
+    named = text.str.extract_groups(
+        r"^(?<d>\d{1,2})[ /.-]?(?<mon>[A-Za-z]{3,9})[ /.-]?(?<y>\d{4})$"
+    )
+    month_name = named.struct.field("mon").str.to_lowercase()
+    named_month = month_name.replace_strict(_MONTHS, default=None, return_dtype=pl.Int32).cast(
+        pl.String
+    )
+    year = pl.coalesce(iso.struct.field("y"), uk.struct.field("y"), named.struct.field("y"))
+    month = pl.coalesce(iso.struct.field("m"), uk.struct.field("m"), named_month)
+    day = pl.coalesce(iso.struct.field("d"), uk.struct.field("d"), named.struct.field("d"))
+    written = pl.concat_str(
+        year, pl.lit("-"), month.str.zfill(2), pl.lit("-"), day.str.zfill(2)
+    ).str.to_date("%Y-%m-%d", strict=False)
+    serial = text.str.extract(r"^(\d{1,5})(?:\.0+)?$", 1).cast(pl.Int64)
+    from_serial = pl.when(serial >= 1).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=serial))
+    return pl.coalesce(written, from_serial.cast(pl.Date))
+
+
+def parse_bool(text: pl.Series) -> pl.Series:
+    """Yes/No/Y/N/True/False/1/0 in any case."""
+    mapping = {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False)}
+    return text.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+
+
+def parse_float(text: pl.Series) -> pl.Series:
+    return text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+
+
+def parse_year(text: pl.Series) -> pl.Series:
+    """A year as `2026`, `2026.0` (from Excel) or the academic-year label `2026/27`."""
+    return text.str.extract(r"^(\d{1,4})(?:\.0+|/\d{2})?$", 1).cast(pl.Int64, strict=False)
+
+
+@cache
+def code_list(name: str) -> dict[str, str]:
+    """Heading-style key of each code and label -> the code, from `codes/<name>.csv`."""
+    path = resources.files("heattool.schemas").joinpath("codes", f"{name}.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    mapping: dict[str, str] = {}
+    for row in rows:
+        mapping[heading_key(row["code"])] = row["code"]
+        mapping[heading_key(row["label"])] = row["code"]
+    return mapping
+
+
+def parse_code(text: pl.Series, name: str) -> pl.Series:
+    """A code or its label, in any case and spacing, as the code."""
+    key = text.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", "")
+    return key.replace_strict(code_list(name), default=None, return_dtype=pl.String)
+
+
+def per_distinct_value(parser: Parser) -> Parser:
+    """Run a parser once per distinct text: code lists, flags and postcodes repeat a lot."""
+
+    def parse_distinct(text: pl.Series) -> pl.Series:
+        distinct = text.unique().drop_nulls()
+        return text.replace_strict(distinct, parser(distinct), default=None)
+
+    return parse_distinct
+
+
+def parse_postcode(text: pl.Series) -> pl.Series:
+    return text.to_frame().select(normalise_postcode(pl.col(text.name))).to_series()
+
+
+def parser_for(dtype: str, metadata: dict | None) -> tuple[Parser, str | None]:
+    """The parser for a column and the finding code for text it cannot read."""
+    metadata = metadata or {}
+    if "codes" in metadata:
+        codes = metadata["codes"]
+        return per_distinct_value(lambda t: parse_code(t, codes)), metadata["error"]
+    if "postcode" in metadata:
+        return per_distinct_value(
+            parse_postcode
+        ), None  # the format is a Pandera check on the normalised text
+    return {
+        "Date": (parse_date, "invalid-date"),
+        "Boolean": (per_distinct_value(parse_bool), "invalid-boolean"),
+        "Float64": (parse_float, "invalid-number"),
+        "Int64": (parse_year, "implausible-year"),
+    }.get(dtype, (lambda t: t, None))

@@ -1,0 +1,279 @@
+"""Validate a read upload: map headings, parse in Polars, check with Pandera, list findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from heattool.findings import CODES, ERROR, WARNING, message
+from heattool.io.readers import RawTable, read_upload
+from heattool.schemas.headers import HeaderMap, kind_columns, map_headers
+
+ROW = "_row"  # spreadsheet row number: the header is row 1
+INDEX = "_index"  # 0-based position in the upload's data rows
+
+FINDING_SCHEMA = {
+    "row": pl.Int64,
+    "cell": pl.String,
+    "column": pl.String,
+    "field": pl.String,
+    "value": pl.String,
+    "code": pl.String,
+    "severity": pl.String,
+    "message": pl.String,
+}
+
+# Pandera's own check names, as finding codes.
+_PANDERA_CHECKS = {
+    "not_nullable": "missing-value",
+    "field_uniqueness": "duplicate-ref",
+    "multiple_fields_uniqueness": "duplicate-row",
+}
+
+
+@dataclass
+class ValidationResult:
+    """What validation found in one upload, and the parsed rows for loading."""
+
+    raw: RawTable
+    kind: str
+    header: HeaderMap
+    frame: pl.DataFrame  # canonical typed columns plus _row and _index, blank rows removed
+    findings: pl.DataFrame  # FINDING_SCHEMA, sorted by row
+    invalid_index: pl.Series = field(repr=False)  # _index of every row with an error
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+    @property
+    def invalid_rows(self) -> int:
+        return self.invalid_index.len()
+
+    @property
+    def valid_rows(self) -> int:
+        return self.rows - self.invalid_rows
+
+    @property
+    def errors(self) -> pl.DataFrame:
+        return self.findings.filter(pl.col("severity") == ERROR)
+
+    @property
+    def warnings(self) -> pl.DataFrame:
+        return self.findings.filter(pl.col("severity") == WARNING)
+
+    @property
+    def valid(self) -> bool:
+        return self.errors.is_empty()
+
+    def valid_frame(self) -> pl.DataFrame:
+        """The typed rows with no error, ready to load."""
+        return self.frame.filter(~pl.col(INDEX).is_in(self.invalid_index.implode()))
+
+    def rejected_rows(self) -> pl.DataFrame:
+        """Every row with an error: its original cells, row number, codes and messages."""
+        errors = self.errors.filter(pl.col("row").is_not_null())
+        per_row = errors.group_by("row", maintain_order=True).agg(
+            error_codes=pl.col("code").unique(maintain_order=True).str.join("; "),
+            error_messages=pl.format("{}: {}", pl.col("column"), pl.col("message")).str.join("; "),
+        )
+        original = self.raw.frame.with_row_index(INDEX).with_columns(
+            (pl.col(INDEX).cast(pl.Int64) + 2).alias("row")
+        )
+        original = original.filter(pl.col(INDEX).is_in(self.invalid_index.implode()))
+        rejected = original.join(per_row, on="row", how="left").drop(INDEX)
+        if not self.errors.filter(pl.col("row").is_null()).is_empty():
+            whole_file = self.errors.filter(pl.col("row").is_null())
+            rejected = rejected.with_columns(
+                error_codes=pl.concat_str(
+                    pl.lit("; ".join(whole_file["code"].unique(maintain_order=True))),
+                    pl.col("error_codes"),
+                    separator="; ",
+                    ignore_nulls=True,
+                )
+            )
+        return rejected.select("row", pl.exclude("row"))
+
+
+def validate_table(
+    raw: RawTable, kind: str | None = None, *, as_of: dt.date | None = None
+) -> ValidationResult:
+    """Validate one upload. Raises UnknownKind when the kind cannot be told."""
+    import pandera.errors
+    import pandera.polars
+
+    from heattool.schemas.models import MODELS
+    from heattool.schemas.parse import clean_text, parser_for
+
+    as_of = as_of or dt.date.today()
+    header = map_headers(raw.headers, kind)
+    columns, _required = kind_columns(header.kind)
+    model = MODELS[header.kind]
+    schema = model.to_schema()
+    letters = {c: _column_letter(p) for c, p in header.positions.items()}
+
+    text = raw.frame.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(INDEX),
+        *[clean_text(pl.col(h)).alias(c) for c, h in header.columns.items()],
+    )
+    present = [c for c in columns if c in header.columns]
+    if present:  # blank spreadsheet rows are not data
+        text = text.filter(pl.any_horizontal(pl.col(present).is_not_null()))
+    else:
+        text = text.clear()
+
+    typed_columns, parts = [text[INDEX]], []
+    for name in columns:
+        dtype = schema.columns[name].dtype.type
+        if name not in header.columns:
+            typed_columns.append(pl.repeat(None, text.height, dtype=dtype, eager=True).alias(name))
+            continue
+        parser, error_code = parser_for(
+            str(schema.columns[name].dtype), schema.columns[name].metadata
+        )
+        value = parser(text[name]).cast(dtype).alias(name)
+        typed_columns.append(value)
+        if error_code:
+            unreadable = text[name].is_not_null() & value.is_null()
+            if unreadable.any():
+                parts.append(
+                    text.filter(unreadable).select(
+                        INDEX, pl.lit(name).alias("field"), pl.lit(error_code).alias("code")
+                    )
+                )
+    typed = pl.DataFrame(typed_columns)
+
+    try:
+        model.validate(typed.drop(INDEX).with_columns(_as_of=pl.lit(as_of)), lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        parts.append(_pandera_findings(exc.failure_cases, typed))
+
+    row_findings = (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(schema={INDEX: pl.UInt32, "field": pl.String, "code": pl.String})
+    )
+    # A cell that could not be parsed is also null to Pandera: report the first finding only.
+    row_findings = row_findings.unique(subset=[INDEX, "field"], keep="first", maintain_order=True)
+    findings = _describe(row_findings, text, raw, header, letters)
+    file_findings = _file_findings(raw, header)
+    if file_findings.height:
+        findings = pl.concat([file_findings, findings])
+
+    if (file_findings["severity"] == ERROR).any():
+        invalid_index = text[INDEX]
+    else:
+        invalid_index = row_findings[INDEX].unique().sort()
+    frame = typed.with_columns((pl.col(INDEX).cast(pl.Int64) + 2).alias(ROW))
+    return ValidationResult(raw, header.kind, header, frame, findings, invalid_index)
+
+
+def _pandera_findings(failure_cases: pl.DataFrame, typed: pl.DataFrame) -> pl.DataFrame:
+    cases = failure_cases.filter(pl.col("index").is_not_null())
+    unknown = set(cases["check"].unique()) - set(_PANDERA_CHECKS) - set(CODES)
+    if unknown:
+        raise RuntimeError(f"unexpected Pandera check failure: {sorted(unknown)}")
+    code = pl.col("check").replace(_PANDERA_CHECKS)
+    # Multi-column uniqueness has no single column: cite the first column of the key.
+    column = pl.col("column").fill_null(typed.columns[1])
+    positions = typed.select(INDEX).with_row_index("index")
+    return (
+        cases.select(pl.col("index").cast(pl.UInt32), column.alias("field"), code.alias("code"))
+        .join(positions.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="left")
+        .select(INDEX, "field", "code")
+    )
+
+
+def _describe(
+    found: pl.DataFrame, text: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: dict
+) -> pl.DataFrame:
+    """Add row, cell, original heading, the cell's text and the message to each finding."""
+    if found.is_empty():
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    original = raw.frame.with_row_index(INDEX).select(
+        INDEX, *[pl.col(h).alias(c) for c, h in header.columns.items()]
+    )
+    values = []
+    for name, group in found.partition_by("field", as_dict=True).items():
+        name = name[0]
+        cells = group.join(
+            original.select(INDEX, pl.col(name).alias("value")), on=INDEX, how="left"
+        )
+        values.append(cells)
+    found = pl.concat(values)
+    sheet = f"{raw.sheet}!" if raw.sheet else ""
+    pairs = found.select("field", "code").unique().rows()
+    lookup = pl.DataFrame(
+        [
+            {
+                "field": name,
+                "code": code,
+                "column": header.columns.get(name, name),
+                "message": message(code, header.columns.get(name, name)),
+                "severity": CODES[code].severity,
+                "letter": letters.get(name, ""),
+            }
+            for name, code in pairs
+        ]
+    )
+    order = {c: i for i, c in enumerate(header.columns)}
+    return (
+        found.join(lookup, on=["field", "code"], how="left")
+        .with_columns(row=pl.col(INDEX).cast(pl.Int64) + 2)
+        .with_columns(cell=pl.format(f"{sheet}{{}}{{}}", pl.col("letter"), pl.col("row")))
+        .sort("row", pl.col("field").replace_strict(order, default=len(order)))
+        .select(list(FINDING_SCHEMA))
+    )
+
+
+def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
+    rows = []
+    sheet = f"{raw.sheet}!" if raw.sheet else ""
+    for heading in header.unknown:
+        position = raw.headers.index(heading)
+        rows.append((f"{sheet}{_column_letter(position)}1", heading, None, "unknown-column"))
+    for canonical in header.duplicates:
+        rows.append((None, canonical, canonical, "duplicate-column"))
+    for canonical in header.missing:
+        rows.append((None, canonical, canonical, "missing-column"))
+    return pl.DataFrame(
+        [
+            {
+                "row": None,
+                "cell": cell,
+                "column": column,
+                "field": fieldname,
+                "value": None,
+                "code": code,
+                "severity": CODES[code].severity,
+                "message": message(code, column),
+            }
+            for cell, column, fieldname, code in rows
+        ],
+        schema=FINDING_SCHEMA,
+    )
+
+
+def _column_letter(position: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA, as a spreadsheet names columns."""
+    letters = ""
+    position += 1
+    while position:
+        position, remainder = divmod(position - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def validate_file(
+    path: Path,
+    *,
+    kind: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    as_of: dt.date | None = None,
+) -> ValidationResult:
+    """Read and validate one upload file."""
+    return validate_table(read_upload(path, sheet=sheet, encoding=encoding), kind, as_of=as_of)
