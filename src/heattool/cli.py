@@ -35,12 +35,17 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
+REPORT_WIDTH = 120  # when output goes to a file or pipe, where no terminal width applies
+
+
 def stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=REPORT_WIDTH)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False)
+    return console if console.is_terminal else Console(stderr=True, highlight=False, width=200)
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:

@@ -27,6 +27,7 @@ _CATALOGUE = [
     FindingCode(
         "duplicate-column", ERROR, "two columns both mean '{column}'; delete or rename one of them"
     ),
+    FindingCode("encoding-guessed", WARNING, "the file's encoding was guessed"),
     FindingCode(
         "unknown-column",
         WARNING,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +13,7 @@ from heattool.errors import UnreadableInput
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 UTF8_BOM = codecs.BOM_UTF8
+FALLBACK_ENCODING = "cp1252"
 DELIMITERS = (",", "\t", ";")  # tie-break order when a header line has as many of each
 
 
@@ -27,7 +28,7 @@ class RawTable:
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
-    notes: list[str] = field(default_factory=list)
+    encoding_note: str | None = None  # set when the encoding had to be guessed
 
     @property
     def headers(self) -> list[str]:
@@ -59,40 +60,49 @@ def read_upload(path: Path, *, sheet: str | None = None, encoding: str | None = 
         return RawTable(path, frame, digest, "xlsx", sheet=sheet_name)
     if sheet is not None:
         raise UnreadableInput(f"{path}: --sheet applies to Excel files only; this is a CSV file")
-    utf8 = _to_utf8(path, data, encoding)
+    utf8, used, note = _to_utf8(path, data, encoding)
     delimiter = sniff_delimiter(utf8[:65536].decode("utf-8", errors="ignore"))
     frame = _parse_csv(path, utf8, delimiter)
-    return RawTable(path, frame, digest, "csv", encoding=encoding or "utf-8", delimiter=delimiter)
+    return RawTable(
+        path, frame, digest, "csv", encoding=used, delimiter=delimiter, encoding_note=note
+    )
 
 
-def _to_utf8(path: Path, data: bytes, encoding: str | None) -> bytes:
-    """The file as UTF-8 bytes, decoded strictly; a bad byte is reported with its line."""
+def _to_utf8(path: Path, data: bytes, encoding: str | None) -> tuple[bytes, str, str | None]:
+    """The file as UTF-8 bytes, the encoding used, and a note when it had to be guessed.
+
+    Without --encoding: UTF-8 (with or without a BOM) when the bytes are UTF-8, otherwise
+    Windows-1252, as Excel's plain "CSV" export writes it, with a note naming the first
+    non-UTF-8 byte. With --encoding the bytes must be valid in that encoding.
+    """
     bom = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
     # A UTF-8 byte-order mark is never a heading, whatever encoding the rest is in.
     data = data[bom:]
     chosen = encoding or "utf-8"
     try:
-        codecs.lookup(chosen)
+        codec = codecs.lookup(chosen).name
     except LookupError:
         raise UnreadableInput(f"unknown encoding '{chosen}'; try utf-8 or cp1252") from None
-    if b"\x00" in data[:8192] and not chosen.lower().replace("-", "").startswith("utf16"):
+    if b"\x00" in data[:8192] and not codec.startswith("utf-16"):
         raise UnreadableInput(
             f"{path}: looks like a binary file, not CSV text; upload a .csv or .xlsx file"
         )
     try:
-        text = data.decode(chosen)
+        text = data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        hint = (
-            "try --encoding cp1252"
-            if chosen.lower() in {"utf-8", "utf8"}
-            else "try --encoding utf-8"
-        )
-        raise UnreadableInput(
-            f"{path}: not {chosen} at byte {exc.start + bom} (line {line}); {hint}"
-        ) from None
-    is_utf8 = codecs.lookup(chosen).name == "utf-8"
-    return data if is_utf8 else text.encode("utf-8")
+        where = f"byte {exc.start + bom} (line {line})"
+        if encoding is None:
+            try:
+                text = data.decode(FALLBACK_ENCODING)
+            except UnicodeDecodeError:
+                pass
+            else:
+                note = f"not UTF-8 at {where}; read as Windows-1252 (give --encoding to choose)"
+                return text.encode("utf-8"), FALLBACK_ENCODING, note
+        hint = "try --encoding cp1252" if codec == "utf-8" else "try --encoding utf-8"
+        raise UnreadableInput(f"{path}: not {chosen} at {where}; {hint}") from None
+    return (data if codec == "utf-8" else text.encode("utf-8")), codec, None
 
 
 def sniff_delimiter(text: str) -> str:

@@ -230,28 +230,31 @@ def _describe(
 
 
 def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
-    rows = []
+    """Findings about the file as a whole: its encoding and its headings."""
     sheet = f"{raw.sheet}!" if raw.sheet else ""
+    rows = []  # (cell, column, field, code, message)
+    if raw.encoding_note:
+        rows.append((None, None, None, "encoding-guessed", raw.encoding_note))
     for heading in header.unknown:
-        position = raw.headers.index(heading)
-        rows.append((f"{sheet}{_column_letter(position)}1", heading, None, "unknown-column"))
-    for canonical in header.duplicates:
-        rows.append((None, canonical, canonical, "duplicate-column"))
-    for canonical in header.missing:
-        rows.append((None, canonical, canonical, "missing-column"))
+        cell = f"{sheet}{_column_letter(raw.headers.index(heading))}1"
+        rows.append((cell, heading, None, "unknown-column", message("unknown-column", heading)))
+    for name in header.duplicates:
+        rows.append((None, name, name, "duplicate-column", message("duplicate-column", name)))
+    for name in header.missing:
+        rows.append((None, name, name, "missing-column", message("missing-column", name)))
     return pl.DataFrame(
         [
             {
                 "row": None,
                 "cell": cell,
                 "column": column,
-                "field": fieldname,
+                "field": name,
                 "value": None,
                 "code": code,
                 "severity": CODES[code].severity,
-                "message": message(code, column),
+                "message": text,
             }
-            for cell, column, fieldname, code in rows
+            for cell, column, name, code, text in rows
         ],
         schema=FINDING_SCHEMA,
     )
