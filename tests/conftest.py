@@ -34,3 +34,16 @@ def invoke(runner):
         return runner.invoke(app, [str(a) for a in args], input=input)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def invoke_fresh():
+    """Like `invoke`, session-scoped so that Hypothesis tests may use it."""
+    from heattool.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, [str(a) for a in args])
+
+    return run

@@ -6,6 +6,7 @@ import functools
 import sys
 import traceback
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,10 +16,13 @@ from rich.console import Console
 from heattool import __version__
 from heattool.errors import ExitCode, HeattoolError
 from heattool.options import (
+    AliasesOption,
     AsOfOption,
+    DbOption,
     EncodingOption,
     FormatOption,
     KindOption,
+    MemberOption,
     OutputFormat,
     Paths,
     SheetOption,
@@ -44,8 +48,8 @@ def stdout() -> Console:
 
 
 def stderr() -> Console:
-    console = Console(stderr=True, highlight=False)
-    return console if console.is_terminal else Console(stderr=True, highlight=False, width=200)
+    """Messages to stderr: never wrapped, so an error stays one line."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
@@ -119,6 +123,7 @@ def validate(
         ),
     ] = 50,
     as_of: AsOfOption = None,
+    aliases: AliasesOption = None,
 ) -> None:
     """Check uploads against the schemas and list what to fix.
 
@@ -134,7 +139,13 @@ def validate(
     from heattool.validation import validate_paths, write_findings
 
     results, failures = validate_paths(
-        paths, kind=kind, sheet=sheet, encoding=encoding, as_of=as_of, progress=stderr()
+        paths,
+        kind=kind,
+        sheet=sheet,
+        encoding=encoding,
+        as_of=as_of,
+        aliases=aliases,
+        progress=stderr(),
     )
     if errors_out is not None:
         write_findings(results, errors_out)
@@ -150,6 +161,102 @@ def validate(
         raise typer.Exit(int(ExitCode.USAGE))
     if not all(r.valid for r in results):
         raise typer.Exit(int(ExitCode.INVALID_DATA))
+
+
+class OnInvalid(StrEnum):
+    reject = "reject"
+    abort = "abort"
+
+
+@app.command("import")
+@handles_errors
+def import_(
+    paths: Paths,
+    member: MemberOption,
+    kind: KindOption = None,
+    db: DbOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the counts; write nothing.")
+    ] = False,
+    on_invalid: Annotated[
+        OnInvalid,
+        typer.Option(
+            "--on-invalid", help="reject: load the valid rows; abort: load nothing (exit 1)."
+        ),
+    ] = OnInvalid.reject,
+    rejects_out: Annotated[
+        Path | None,
+        typer.Option("--rejects-out", help="Write rejected rows here; default beside the store."),
+    ] = None,
+    output_format: FormatOption = OutputFormat.text,
+    sheet: SheetOption = None,
+    encoding: EncodingOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Validate uploads and load their valid rows into the store, all in one transaction.
+
+    Exit 0 when every row loaded, 1 when rows were rejected (or, with --on-invalid abort,
+    nothing loaded), 2 when a file or the store cannot be read or written.
+
+    Examples:
+
+        heattool import activities.csv students.csv attendance.csv --member KENT
+
+        heattool import students.xlsx --member KENT --dry-run --format json
+    """
+    from heattool.importer import import_paths, render_import
+    from heattool.store import key_from_env
+
+    report = import_paths(
+        paths,
+        member=member,
+        db=db,
+        key=key_from_env(),
+        kind=kind,
+        sheet=sheet,
+        encoding=encoding,
+        as_of=as_of,
+        dry_run=dry_run,
+        on_invalid=on_invalid.value,
+        rejects_out=rejects_out,
+    )
+    if output_format is OutputFormat.json:
+        import json
+
+        print(json.dumps(report.document(), indent=2, default=str))
+    else:
+        render_import(stdout(), report)
+    if report.rejected:
+        raise typer.Exit(int(ExitCode.INVALID_DATA))
+
+
+@app.command()
+@handles_errors
+def summary(
+    member: Annotated[
+        str | None, typer.Option("--member", "-m", help="Only this member's records.")
+    ] = None,
+    db: DbOption = None,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Count the records in the store per member and kind, and list the last imports.
+
+    Examples:
+
+        heattool summary
+
+        heattool summary --member KENT --format json
+    """
+    from heattool.importer import render_summary, store_summary
+    from heattool.store import key_from_env
+
+    document = store_summary(db, key_from_env(), member)
+    if output_format is OutputFormat.json:
+        import json
+
+        print(json.dumps(document, indent=2, default=str))
+    else:
+        render_summary(stdout(), document)
 
 
 def main() -> None:

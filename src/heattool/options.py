@@ -57,3 +57,23 @@ AsOfOption = Annotated[
         help="Judge dates (age, future dates) as of this day; default today.",
     ),
 ]
+AliasesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--aliases",
+        envvar="HEATTOOL_ALIASES",
+        help="Your own header aliases (TOML, as schemas/aliases.toml), added to the built-in ones.",
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        envvar="HEATTOOL_DB",
+        show_envvar=True,
+        help="The store: a DuckDB file (or :memory:); default ./heattool.duckdb.",
+    ),
+]
+MemberOption = Annotated[
+    str, typer.Option("--member", "-m", help="Member code the rows belong to, e.g. KENT.")
+]

@@ -20,11 +20,14 @@ def validate_paths(
     sheet: str | None = None,
     encoding: str | None = None,
     as_of: dt.date | None = None,
+    aliases: Path | None = None,
     progress: Console | None = None,
 ) -> tuple[list, list[tuple[str, str]]]:
     """Validate each path; unreadable ones are returned as (path, reason), not raised."""
+    from heattool.schemas.headers import alias_table
     from heattool.schemas.validate import validate_file
 
+    alias_table(aliases)  # a bad alias file stops the run (exit 3) before any upload is read
     results, failures = [], []
     for path in paths:
         status = None
@@ -33,7 +36,9 @@ def validate_paths(
             status.start()
         try:
             results.append(
-                validate_file(path, kind=kind, sheet=sheet, encoding=encoding, as_of=as_of)
+                validate_file(
+                    path, kind=kind, sheet=sheet, encoding=encoding, as_of=as_of, aliases=aliases
+                )
             )
         except UnknownKind as exc:
             failures.append((str(path), f"{path}: {exc}"))

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from heattool.errors import BadPolicy, UnknownKind
 from heattool.schemas import KINDS
@@ -29,23 +30,46 @@ def heading_key(text: str) -> str:
 
 
 @cache
-def alias_table() -> dict[str, str]:
-    """Heading key -> canonical column, from `aliases.toml` (each canonical name aliases itself)."""
-    raw = resources.files("heattool.schemas").joinpath("aliases.toml").read_text("utf-8")
-    aliases = tomllib.loads(raw).get("aliases", {})
+def alias_table(extra: Path | None = None) -> dict[str, str]:
+    """Heading key -> canonical column, from `aliases.toml` and a member's own alias file.
+
+    Every canonical name is also a heading for itself. A member's file uses the same form as
+    `aliases.toml` and adds to it; it may not move a heading to another column.
+    """
+    sources = [("aliases.toml", resources.files("heattool.schemas").joinpath("aliases.toml"))]
+    if extra is not None:
+        sources.append((str(extra), Path(extra)))
     known = {c for kind in KINDS for c in kind_columns(kind)[0]}
-    table: dict[str, str] = {}
-    for canonical, names in aliases.items():
-        if canonical not in known:
-            raise BadPolicy(f"aliases.toml: '{canonical}' is not a column of any upload kind")
-        for name in [canonical, *names]:
-            key = heading_key(name)
-            if table.get(key, canonical) != canonical:
-                raise BadPolicy(f"aliases.toml: heading '{name}' is given for two columns")
-            table[key] = canonical
-    for canonical in known:
-        table.setdefault(heading_key(canonical), canonical)
+    table = {heading_key(c): c for c in known}
+    for label, source in sources:
+        aliases = _load_aliases(label, source)
+        for canonical, names in aliases.items():
+            if canonical not in known:
+                raise BadPolicy(f"{label}: '{canonical}' is not a column of any upload kind")
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise BadPolicy(f"{label}: '{canonical}' must be a list of headings in quotes")
+            for name in names:
+                key = heading_key(name)
+                if table.get(key, canonical) != canonical:
+                    raise BadPolicy(
+                        f"{label}: heading '{name}' is given for both "
+                        f"'{table[key]}' and '{canonical}'"
+                    )
+                table[key] = canonical
     return table
+
+
+def _load_aliases(label: str, source) -> dict:
+    try:
+        document = tomllib.loads(source.read_text("utf-8"))
+    except FileNotFoundError:
+        raise BadPolicy(f"{label}: no such alias file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadPolicy(f"{label}: not valid TOML ({exc})") from None
+    aliases = document.get("aliases")
+    if not isinstance(aliases, dict) or set(document) != {"aliases"}:
+        raise BadPolicy(f"{label}: expected one [aliases] table of column = [headings]")
+    return aliases
 
 
 @dataclass
@@ -60,9 +84,11 @@ class HeaderMap:
     missing: list[str] = field(default_factory=list)
 
 
-def map_headers(headings: list[str], kind: str | None = None) -> HeaderMap:
+def map_headers(
+    headings: list[str], kind: str | None = None, aliases: Path | None = None
+) -> HeaderMap:
     """Map headings to canonical columns, detecting the kind when not given."""
-    table = alias_table()
+    table = alias_table(aliases)
     canonical_of = [table.get(heading_key(h)) for h in headings]
     chosen = kind or detect_kind(headings, canonical_of)
     allowed = set(kind_columns(chosen)[0])

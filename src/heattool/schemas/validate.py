@@ -99,7 +99,11 @@ class ValidationResult:
 
 
 def validate_table(
-    raw: RawTable, kind: str | None = None, *, as_of: dt.date | None = None
+    raw: RawTable,
+    kind: str | None = None,
+    *,
+    as_of: dt.date | None = None,
+    aliases: Path | None = None,
 ) -> ValidationResult:
     """Validate one upload. Raises UnknownKind when the kind cannot be told."""
     import pandera.errors
@@ -109,7 +113,7 @@ def validate_table(
     from heattool.schemas.parse import clean_text, parser_for
 
     as_of = as_of or dt.date.today()
-    header = map_headers(raw.headers, kind)
+    header = map_headers(raw.headers, kind, aliases)
     columns, _required = kind_columns(header.kind)
     model = MODELS[header.kind]
     schema = model.to_schema()
@@ -149,7 +153,8 @@ def validate_table(
     try:
         model.validate(typed.drop(INDEX).with_columns(_as_of=pl.lit(as_of)), lazy=True)
     except pandera.errors.SchemaErrors as exc:
-        parts.append(_pandera_findings(exc.failure_cases, typed))
+        unique_key = tuple(schema.unique or ())
+        parts.append(_pandera_findings(exc.failure_cases, typed, unique_key))
 
     row_findings = (
         pl.concat(parts)
@@ -158,6 +163,8 @@ def validate_table(
     )
     # A cell that could not be parsed is also null to Pandera: report the first finding only.
     row_findings = row_findings.unique(subset=[INDEX, "field"], keep="first", maintain_order=True)
+    # A missing column is one whole-file finding, not a finding in every row.
+    row_findings = row_findings.filter(~pl.col("field").is_in(header.missing))
     findings = _describe(row_findings, text, raw, header, letters)
     file_findings = _file_findings(raw, header)
     if file_findings.height:
@@ -171,14 +178,20 @@ def validate_table(
     return ValidationResult(raw, header.kind, header, frame, findings, invalid_index)
 
 
-def _pandera_findings(failure_cases: pl.DataFrame, typed: pl.DataFrame) -> pl.DataFrame:
+def _pandera_findings(
+    failure_cases: pl.DataFrame, typed: pl.DataFrame, unique_key: tuple[str, ...]
+) -> pl.DataFrame:
     cases = failure_cases.filter(pl.col("index").is_not_null())
     unknown = set(cases["check"].unique()) - set(_PANDERA_CHECKS) - set(CODES)
     if unknown:
         raise RuntimeError(f"unexpected Pandera check failure: {sorted(unknown)}")
     code = pl.col("check").replace(_PANDERA_CHECKS)
     # Multi-column uniqueness has no single column: cite the first column of the key.
-    column = pl.col("column").fill_null(typed.columns[1])
+    column = (
+        pl.when(pl.col("check") == "multiple_fields_uniqueness")
+        .then(pl.lit(unique_key[0] if unique_key else None, dtype=pl.String))
+        .otherwise(pl.col("column"))
+    )
     positions = typed.select(INDEX).with_row_index("index")
     return (
         cases.select(pl.col("index").cast(pl.UInt32), column.alias("field"), code.alias("code"))
@@ -277,6 +290,8 @@ def validate_file(
     sheet: str | None = None,
     encoding: str | None = None,
     as_of: dt.date | None = None,
+    aliases: Path | None = None,
 ) -> ValidationResult:
     """Read and validate one upload file."""
-    return validate_table(read_upload(path, sheet=sheet, encoding=encoding), kind, as_of=as_of)
+    raw = read_upload(path, sheet=sheet, encoding=encoding)
+    return validate_table(raw, kind, as_of=as_of, aliases=aliases)
