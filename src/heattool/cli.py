@@ -259,6 +259,108 @@ def summary(
         render_summary(stdout(), document)
 
 
+@app.command()
+@handles_errors
+def demo(
+    folder: Annotated[
+        Path, typer.Option("--dir", help="Folder to build the demo in (made if missing).")
+    ] = Path("heattool-demo"),
+) -> None:
+    """Run the whole job on the bundled examples, showing each command and its output.
+
+    Examples:
+
+        heattool demo
+
+        heattool demo --dir /tmp/heat
+    """
+    from heattool.demo import run_demo
+
+    command = typer.main.get_command(app)
+
+    def run(args: list[str]) -> int:
+        try:
+            result = command.main(args, prog_name="heattool", standalone_mode=False)
+        except typer.Exit as exc:  # pragma: no cover - click returns it in this mode
+            return exc.exit_code
+        return result or 0
+
+    run_demo(folder, stdout(), run)
+
+
+class RetentionFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+@handles_errors
+def retention(
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            envvar="HEATTOOL_POLICY",
+            help="Retention policy (TOML); default the HEAT policy shipped with heattool.",
+        ),
+    ] = None,
+    input_path: Annotated[
+        Path | None,
+        typer.Option("--input", "-i", help="Judge the records of this .csv or .xlsx file."),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", "-k", help="Record kind of every row, if the file has no kind."),
+    ] = None,
+    as_of: AsOfOption = None,
+    output_format: Annotated[
+        RetentionFormat,
+        typer.Option("--format", "-f", help="table for people, csv or json for scripts."),
+    ] = RetentionFormat.table,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Also write the results as CSV (owner-only) here."),
+    ] = None,
+    sheet: SheetOption = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Say which records a retention policy keeps, which are ready for deletion, which overdue.
+
+    Examples:
+
+        heattool retention --input students.csv --as-of 2026-09-01
+
+        heattool retention --policy examples/policies/kent-staff.toml --input
+        examples/policies/staff-records.csv --format csv --out due.csv
+    """
+    import datetime as dt
+
+    from heattool.io.readers import read_upload
+    from heattool.io.writers import write_csv
+    from heattool.rules.policy import load_policy
+    from heattool.rules.render import render_retention, result_view, retention_document
+    from heattool.rules.retention import evaluate_table
+
+    loaded = load_policy(policy)
+    if input_path is None:
+        raise fail("give --input FILE: the records to judge", ExitCode.USAGE)
+    day = as_of or dt.date.today()
+    table = read_upload(input_path, sheet=sheet, encoding=encoding).frame
+    result = evaluate_table(loaded, table, day, kind=kind, source=str(input_path))
+    if out is not None:
+        write_csv(result_view(result), out)
+    if output_format is RetentionFormat.json:
+        import json
+
+        print(json.dumps(retention_document(loaded, result, day), indent=2, default=str))
+    elif output_format is RetentionFormat.csv:
+        sys.stdout.write(result_view(result).write_csv())
+    else:
+        render_retention(stdout(), loaded, result, day)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="heattool")

@@ -27,7 +27,7 @@ _CATALOGUE = [
     FindingCode(
         "duplicate-column", ERROR, "two columns both mean '{column}'; delete or rename one of them"
     ),
-    FindingCode("encoding-guessed", WARNING, "the file's encoding was guessed"),
+    FindingCode("encoding-guessed", WARNING, "the file was not UTF-8 and was read as Windows-1252"),
     FindingCode(
         "unknown-column",
         WARNING,
