@@ -1,0 +1,327 @@
+"""The one Store class: a DuckDB file (or `:memory:`), migrated, optionally encrypted."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from heattool import __version__
+from heattool.errors import StoreError
+from heattool.store.migrations import latest_version, migrations
+
+MEMORY = ":memory:"
+DEFAULT_DB = Path("heattool.duckdb")
+DB_ENV = "HEATTOOL_DB"
+KEY_ENV = "HEATTOOL_KEY"
+KEY_FILE_ENV = "HEATTOOL_KEY_FILE"
+CATALOG = "store"  # the attached store's name inside the connection
+PRIVATE_UMASK = 0o077  # files DuckDB creates (store, .wal, spill folder) are owner-only
+_NOT_A_STORE = "not a valid DuckDB database file"
+
+
+def resolve_db_path(db: Path | str | None) -> Path | str:
+    """--db if given, else $HEATTOOL_DB, else ./heattool.duckdb; ':memory:' stays as it is."""
+    chosen = db if db not in (None, "") else os.environ.get(DB_ENV) or DEFAULT_DB
+    return MEMORY if str(chosen) == MEMORY else Path(chosen)
+
+
+def key_from_env() -> str | None:
+    """The encryption key from $HEATTOOL_KEY_FILE (owner-only file) or $HEATTOOL_KEY, if set."""
+    key_file = os.environ.get(KEY_FILE_ENV)
+    if key_file:
+        path = Path(key_file)
+        try:
+            mode = path.stat().st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise StoreError(
+                    f"{KEY_FILE_ENV} {path} can be read by others; run: chmod 600 {path}"
+                )
+            key = path.read_text("utf-8").strip()
+        except OSError as exc:
+            raise StoreError(f"{KEY_FILE_ENV} {path}: cannot be read ({exc.strerror})") from None
+        if not key:
+            raise StoreError(f"{KEY_FILE_ENV} {path} is empty; put the store's key in it")
+        return key
+    return os.environ.get(KEY_ENV) or None
+
+
+def httpfs_extension_path() -> Path:
+    """The DuckDB-signed httpfs build shipped in the duckdb-extension-httpfs wheel."""
+    try:
+        import duckdb_extension_httpfs
+    except ImportError:  # pragma: no cover - a dependency of heattool
+        raise StoreError(
+            "encryption needs the duckdb-extension-httpfs package; reinstall heattool"
+        ) from None
+    root = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
+    path = root / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
+    if not path.is_file():
+        raise StoreError(
+            f"no httpfs extension for DuckDB {duckdb.__version__} in {root}; install "
+            f"duckdb-extension-httpfs=={duckdb.__version__}"
+        )
+    return path
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Store:
+    """The heattool store: one DuckDB database holding every member's records.
+
+    Open it with `Store.open(path, key)` as a context manager. Its tables are reached
+    unqualified (the connection's default catalog is the store).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | str, umask: int | None):
+        self.con = con
+        self.path = path
+        self._umask = umask
+        self._in_transaction = False
+
+    # -- opening and closing -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, key: str | None = None) -> Store:
+        """Open (creating if absent) the store at path; refuse one newer than this heattool."""
+        path = resolve_db_path(path)
+        con = duckdb.connect(
+            MEMORY,
+            config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            },
+        )
+        umask = None
+        try:
+            if path == MEMORY:
+                con.execute(f"ATTACH {_quote(MEMORY)} AS {CATALOG}")
+            else:
+                umask = os.umask(PRIVATE_UMASK)
+                cls._attach(con, path, key)
+            con.execute(f"USE {CATALOG}")
+        except BaseException:
+            con.close()
+            if umask is not None:
+                os.umask(umask)
+            raise
+        store = cls(con, path, umask)
+        try:
+            store._make_private()
+            store._check_version()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @staticmethod
+    def _attach(con: duckdb.DuckDBPyConnection, path: Path, key: str | None) -> None:
+        options = ""
+        if key is not None:
+            con.execute(f"LOAD {_quote(str(httpfs_extension_path()))}")
+            options = f" (ENCRYPTION_KEY {_quote(key)})"
+        try:
+            con.execute(f"ATTACH {_quote(str(path))} AS {CATALOG}{options}")
+        except duckdb.Error as exc:
+            raise _open_error(path, exc, key is not None) from None
+
+    def _make_private(self) -> None:
+        if self.path == MEMORY:
+            return
+        for file in (Path(self.path), Path(f"{self.path}.wal")):
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_IMODE(file.stat().st_mode) != 0o600:
+                    os.chmod(file, 0o600)
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            if self._umask is not None:
+                os.umask(self._umask)
+                self._umask = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- schema version and migrations ---------------------------------------------------
+
+    def tables(self) -> set[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [CATALOG]
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def schema_version(self) -> int:
+        """The store's schema version: 0 for a new, empty database."""
+        tables = self.tables()
+        if "schema_version" not in tables:
+            if tables:
+                raise StoreError(
+                    f"{self.path} is a DuckDB database but not a heattool store; "
+                    "give another --db path"
+                )
+            return 0
+        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[
+            0
+        ]
+
+    def _check_version(self) -> None:
+        version = self.schema_version()
+        if version > latest_version():
+            raise StoreError(
+                f"{self.path} was written by a newer heattool (store schema version {version}; "
+                f"this heattool {__version__} knows up to {latest_version()}); upgrade heattool"
+            )
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this store has not had yet; returns their versions."""
+        current = self.schema_version()
+        applied = []
+        with self.transaction():
+            for migration in migrations():
+                if migration.version <= current:
+                    continue
+                self.con.execute(migration.sql)
+                self.con.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?, ?)",
+                    [migration.version, migration.description, utc_now(), __version__],
+                )
+                applied.append(migration.version)
+            if applied:
+                self.audit("migrate", details={"from": current, "to": applied[-1]})
+        return applied
+
+    # -- transactions --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self, *, commit: bool = True) -> Iterator[Transaction]:
+        """All or nothing: commit at the end, or roll back on error or if `commit` was cleared.
+
+        Nested use joins the outer transaction.
+        """
+        if self._in_transaction:
+            yield Transaction(commit)
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        handle = Transaction(commit)
+        try:
+            yield handle
+        except BaseException:
+            self._in_transaction = False
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            raise
+        self._in_transaction = False
+        if not handle.commit:
+            self.con.execute("ROLLBACK")
+            return
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            raise StoreError(
+                f"{self.path}: could not write the store ({_first_line(exc)}); nothing was changed"
+            ) from None
+        self._make_private()
+
+    # -- members and the audit log -------------------------------------------------------
+
+    def ensure_member(self, member: str) -> None:
+        self.con.execute(
+            "INSERT INTO members VALUES (?, ?) ON CONFLICT DO NOTHING", [member, utc_now()]
+        )
+
+    def members(self) -> list[str]:
+        return [r[0] for r in self.con.execute("SELECT member FROM members ORDER BY 1").fetchall()]
+
+    def audit(
+        self,
+        event: str,
+        *,
+        member: str | None = None,
+        batch_id: int | None = None,
+        sha256: str | None = None,
+        details: dict[str, Any] | None = None,
+        heat_ids_sql: str | None = None,
+        heat_ids_params: list[Any] | None = None,
+    ) -> int:
+        """Record an event: counts and hashes in details, heat_ids from a query; never names.
+
+        heat_ids_sql selects (heat_id, change) rows to attach to the event.
+        """
+        event_id = self.con.execute("SELECT nextval('audit_event_seq')").fetchone()[0]
+        self.con.execute(
+            "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                event_id,
+                utc_now(),
+                event,
+                member,
+                batch_id,
+                sha256,
+                json.dumps(details or {}, default=str),
+                __version__,
+            ],
+        )
+        if heat_ids_sql:
+            self.con.execute(
+                f"INSERT INTO audit_records SELECT {event_id}, heat_id, change "
+                f"FROM ({heat_ids_sql})",
+                heat_ids_params or [],
+            )
+        return event_id
+
+    def next_batch_id(self) -> int:
+        return self.con.execute("SELECT nextval('batch_id_seq')").fetchone()[0]
+
+
+@dataclass
+class Transaction:
+    """An open transaction; clear `commit` to roll it back at the end instead."""
+
+    commit: bool = True
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _open_error(path: Path, exc: duckdb.Error, keyed: bool) -> StoreError:
+    text = str(exc)
+    if "Could not set lock" in text or "Unique file handle conflict" in text:
+        return StoreError(
+            f"{path} is in use by another heattool or DuckDB process; "
+            "wait for it to finish and try again"
+        )
+    if "without a key" in text:
+        return StoreError(f"{path} is encrypted; give its key with {KEY_FILE_ENV} (or {KEY_ENV})")
+    if "Wrong encryption key" in text:
+        return StoreError(f"{path}: wrong encryption key; check {KEY_FILE_ENV} or {KEY_ENV}")
+    if "is not encrypted" in text:
+        return StoreError(
+            f"{path} is not encrypted but a key was given; unset {KEY_FILE_ENV} and {KEY_ENV}"
+        )
+    if _NOT_A_STORE in text:
+        return StoreError(f"{path} is not a heattool store (not a DuckDB database)")
+    detail = _first_line(exc).removeprefix("IO Error: ")
+    return StoreError(f"{path}: cannot open the store ({detail})")

@@ -1,0 +1,350 @@
+"""`heattool import` and `heattool summary`: counts, rejects, dry runs, faults, isolation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import EXAMPLES
+
+EXAMPLE_FILES = ["attendance.csv", "students.csv", "activities.csv", "ambassadors.csv"]
+STUDENT_HEADER = "Student Ref,Forename,Surname,Date of Birth,Postcode,Permission to Track\n"
+
+
+def write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def query(db, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def load_examples(invoke, db, member: str = "KENT"):
+    return invoke("import", *(EXAMPLES / f for f in EXAMPLE_FILES), "--member", member, "--db", db)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "heattool.duckdb"
+
+
+def test_import_loads_every_kind_in_dependency_order(invoke, db):
+    result = load_examples(invoke, db)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # attendance was given first but loads last, after the students and activities it names
+    assert [line.split(" (")[1].split(")")[0] for line in lines[:4]] == [
+        "activities",
+        "students",
+        "ambassadors",
+        "attendance",
+    ]
+    assert "(students): 12 rows: 12 inserted, 0 updated, 0 unchanged, 0 rejected" in lines[1]
+    assert "(attendance): 15 rows: 15 inserted, 0 updated, 0 unchanged, 0 rejected" in lines[3]
+    assert query(db, "SELECT count(*) FROM students WHERE member = 'KENT'") == [(12,)]
+    batches = query(db, "SELECT kind, file_name, rows, inserted FROM import_batches ORDER BY 1")
+    assert batches == [
+        ("activities", "activities.csv", 6, 6),
+        ("ambassadors", "ambassadors.csv", 4, 4),
+        ("attendance", "attendance.csv", 15, 15),
+        ("students", "students.csv", 12, 12),
+    ]
+
+
+def test_importing_the_same_file_twice_changes_nothing_and_says_so(invoke, db):
+    assert load_examples(invoke, db).exit_code == 0
+    before = query(db, "SELECT * FROM students ORDER BY student_ref")
+    again = invoke("import", EXAMPLES / "students.csv", "--member", "KENT", "--db", db)
+    assert again.exit_code == 0
+    assert "12 rows: 0 inserted, 0 updated, 12 unchanged, 0 rejected" in again.stdout
+    assert "already imported in batch 2 on " in again.stdout
+    assert "nothing changed" in again.stdout
+    assert query(db, "SELECT * FROM students ORDER BY student_ref") == before
+
+
+def test_a_changed_row_is_updated_keeping_heat_id_and_created_time(invoke, db, tmp_path):
+    first = write(tmp_path / "a.csv", STUDENT_HEADER + "S1,Ann,Lee,01/02/2009,CT1 2EH,Yes\n")
+    second = write(
+        tmp_path / "b.csv",
+        STUDENT_HEADER + "S1,Ann,Lee,01/02/2009,ME4 4AA,Yes\nS2,Bob,Ray,,,No\n",
+    )
+    assert invoke("import", first, "-m", "KENT", "--db", db).exit_code == 0
+    (heat_id, created, updated) = query(db, "SELECT heat_id, created_at, updated_at FROM students")[
+        0
+    ]
+    result = invoke("import", second, "-m", "KENT", "--db", db, "--format", "json")
+    assert result.exit_code == 0
+    counts = json.loads(result.stdout)["files"][0]
+    assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (1, 1, 0)
+    row = query(
+        db,
+        "SELECT heat_id, created_at, updated_at, postcode FROM students WHERE student_ref='S1'",
+    )[0]
+    assert row[0] == heat_id and row[1] == created and row[2] > updated
+    assert row[3] == "ME4 4AA"
+
+
+def test_invalid_rows_go_to_an_owner_only_rejects_file_and_the_rest_loads(invoke, db, tmp_path):
+    upload = write(
+        tmp_path / "students.csv",
+        STUDENT_HEADER + "S1,Ann,Lee,01/02/2009,CT1 2EH,Yes\n"
+        "S2,=HYPERLINK(1),Ray,31/02/2009,,Yes\n"
+        "S3,Cat,Day,,NOT A POSTCODE,Yes\n",
+    )
+    rejects = tmp_path / "out" / "rejects.csv"
+    result = invoke("import", upload, "-m", "KENT", "--db", db, "--rejects-out", rejects)
+    assert result.exit_code == 1
+    assert "3 rows: 1 inserted, 0 updated, 0 unchanged, 2 rejected" in result.stdout
+    assert f"2 rejected rows written to {rejects}" in result.stdout
+    assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
+    with rejects.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["row"], r["Student Ref"], r["error_codes"]) for r in rows] == [
+        ("3", "S2", "invalid-date"),
+        ("4", "S3", "invalid-postcode"),
+    ]
+    assert rows[0]["Forename"] == "'=HYPERLINK(1)"  # Excel-safe
+    assert rows[0]["file"] == str(upload)
+    assert query(db, "SELECT student_ref FROM students") == [("S1",)]
+    assert query(db, "SELECT rejected FROM import_batches") == [(2,)]
+
+
+def test_default_rejects_file_sits_beside_the_store(invoke, db, tmp_path):
+    upload = write(tmp_path / "s.csv", STUDENT_HEADER + "S1,Ann,Lee,31/02/2009,,Yes\n")
+    result = invoke("import", upload, "-m", "KENT", "--db", db, "-f", "json")
+    assert result.exit_code == 1
+    path = json.loads(result.stdout)["rejects_file"]
+    assert path.startswith(str(tmp_path / "heattool-rejects-KENT-"))
+    assert os.path.exists(path)
+
+
+def test_on_invalid_abort_loads_nothing_and_exits_1(invoke, db, tmp_path):
+    upload = write(
+        tmp_path / "s.csv",
+        STUDENT_HEADER + "S1,Ann,Lee,01/02/2009,,Yes\nS2,Bob,Ray,31/02/2009,,Yes\n",
+    )
+    rejects = tmp_path / "r.csv"
+    result = invoke(
+        "import", upload, "-m", "KENT", "--db", db, "--on-invalid", "abort", "--rejects-out",
+        rejects,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "1 rows are invalid and --on-invalid is abort: nothing was loaded" in result.stdout
+    # the store is exactly as before: it was new, so it is still empty (not even migrated)
+    assert query(db, "SELECT count(*) FROM duckdb_tables()") == [(0,)]
+    assert rejects.exists()
+
+
+def test_attendance_must_name_a_student_and_activity_of_the_same_member(invoke, db, tmp_path):
+    assert load_examples(invoke, db, "KENT").exit_code == 0
+    other = invoke("import", EXAMPLES / "activities.csv", "-m", "OTHER", "--db", db)
+    assert other.exit_code == 0
+    register = write(
+        tmp_path / "register.csv",
+        "Student Ref,Activity Ref,Date Attended\n"
+        "S9,A001,10/10/2024\n"  # S9 unknown for OTHER
+        "S0001,A001,10/10/2024\n",  # S0001 is KENT's student, not OTHER's
+    )
+    students = write(tmp_path / "s.csv", STUDENT_HEADER + "S9,Ann,Lee,01/02/2009,,Yes\n")
+    rejects = tmp_path / "r.csv"
+    result = invoke(
+        "import", register, students, "-m", "OTHER", "--db", db, "--rejects-out", rejects
+    )
+    assert result.exit_code == 1
+    assert "(attendance): 2 rows: 1 inserted, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    with rejects.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["row"], r["error_codes"]) for r in rows] == [("3", "unknown-student")]
+    assert "import the student first" in rows[0]["error_messages"]
+    assert query(db, "SELECT count(*) FROM attendance WHERE member = 'OTHER'") == [(1,)]
+    unknown_activity = write(
+        tmp_path / "r2.csv", "Student Ref,Activity Ref,Date Attended\nS9,ZZZ,\n"
+    )
+    result = invoke("import", unknown_activity, "-m", "OTHER", "--db", db, "-f", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["files"][0]["rejected"] == 1
+
+
+def test_dry_run_prints_the_counts_and_writes_nothing(invoke, db, tmp_path):
+    args = [*(EXAMPLES / f for f in EXAMPLE_FILES), "-m", "KENT", "--db", db, "--dry-run"]
+    result = invoke("import", *args)
+    assert result.exit_code == 0
+    assert "(attendance): 15 rows: 15 inserted" in result.stdout
+    assert f"dry run: nothing was written to {db}" in result.stdout
+    assert not db.exists()
+    assert load_examples(invoke, db).exit_code == 0
+    before = db.read_bytes()
+    changed = write(tmp_path / "s.csv", STUDENT_HEADER + "S0001,New,Name,,,No\nS99,A,B,,,No\n")
+    result = invoke("import", changed, "-m", "KENT", "--db", db, "--dry-run")
+    assert "2 rows: 1 inserted, 1 updated, 0 unchanged, 0 rejected" in result.stdout
+    assert db.read_bytes() == before
+    assert sorted(os.listdir(db.parent)) == ["heattool.duckdb", "s.csv"]
+
+
+def test_summary_counts_per_member_and_lists_the_last_imports(invoke, db):
+    load_examples(invoke, db, "KENT")
+    invoke("import", EXAMPLES / "activities.csv", "-m", "OTHER", "--db", db)
+    result = invoke("summary", "--db", db, "--format", "json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["members"] == [
+        {"member": "KENT", "students": 12, "activities": 6, "attendance": 15, "ambassadors": 4},
+        {"member": "OTHER", "students": 0, "activities": 6, "attendance": 0, "ambassadors": 0},
+    ]
+    assert [i["batch_id"] for i in document["recent_imports"]] == [5, 4, 3, 2, 1]
+    only = json.loads(invoke("summary", "--db", db, "-m", "OTHER", "-f", "json").stdout)
+    assert [m["member"] for m in only["members"]] == ["OTHER"]
+    assert {i["member"] for i in only["recent_imports"]} == {"OTHER"}
+    text = invoke("summary", "--db", db)
+    assert text.exit_code == 0
+    assert "KENT" in text.stdout and "activities.csv" in text.stdout
+
+
+def test_summary_of_a_missing_store_is_a_usage_error(invoke, tmp_path):
+    result = invoke("summary", "--db", tmp_path / "none.duckdb")
+    assert result.exit_code == 2
+    assert "no store at" in result.stderr and "heattool import" in result.stderr
+
+
+def test_db_comes_from_the_environment(invoke, tmp_path, monkeypatch):
+    monkeypatch.setenv("HEATTOOL_DB", str(tmp_path / "env.duckdb"))
+    assert invoke("import", EXAMPLES / "activities.csv", "-m", "KENT").exit_code == 0
+    assert (tmp_path / "env.duckdb").exists()
+
+
+def test_default_db_is_heattool_duckdb_in_the_working_folder(invoke, tmp_path, monkeypatch):
+    monkeypatch.delenv("HEATTOOL_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert invoke("import", EXAMPLES / "activities.csv", "-m", "KENT").exit_code == 0
+    assert (tmp_path / "heattool.duckdb").exists()
+
+
+def test_a_bad_member_code_is_a_usage_error_before_touching_the_store(invoke, db):
+    result = invoke("import", EXAMPLES / "students.csv", "-m", "bad code!", "--db", db)
+    assert result.exit_code == 2
+    assert "'bad code!' is not a member code" in result.stderr
+    assert not db.exists()
+
+
+def test_kind_forces_the_schema_and_a_missing_column_rejects_every_row(invoke, db):
+    result = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--kind", "attendance",
+                    "--db", db, "-f", "json")  # fmt: skip
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["files"][0]["kind"] == "attendance"
+    assert document["files"][0]["rejected"] == 12
+    assert query(db, "SELECT count(*) FROM attendance") == [(0,)]
+
+
+def test_an_unreadable_file_stops_the_whole_import(invoke, db, tmp_path):
+    result = invoke(
+        "import", EXAMPLES / "activities.csv", tmp_path / "missing.csv", "-m", "KENT", "--db", db
+    )
+    assert result.exit_code == 2
+    assert "missing.csv: no such file" in result.stderr
+    assert not db.exists()
+
+
+def test_a_store_path_that_cannot_be_written_is_one_line_exit_2(invoke, tmp_path):
+    blocker = write(tmp_path / "file", "x")
+    result = invoke("import", EXAMPLES / "activities.csv", "-m", "KENT", "--db", blocker / "s")
+    assert result.exit_code == 2
+    assert "cannot open the store" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_file_that_is_not_a_store_is_refused(invoke, tmp_path):
+    junk = write(tmp_path / "junk.duckdb", "not a database at all" * 100)
+    result = invoke("summary", "--db", junk)
+    assert result.exit_code == 2
+    assert "is not a heattool store" in result.stderr
+
+
+def test_a_second_writer_gets_a_one_line_error(invoke, db):
+    from heattool.store import Store
+
+    with Store.open(db):
+        result = invoke("import", EXAMPLES / "activities.csv", "-m", "KENT", "--db", db)
+    assert result.exit_code == 2
+    assert "is in use by another heattool" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_store_and_its_files_are_owner_only(invoke, db):
+    old = os.umask(0o022)
+    try:
+        assert load_examples(invoke, db).exit_code == 0
+        assert os.umask(0o022) == 0o022  # the store gave the umask back
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+# -- property: idempotence and member isolation ---------------------------------------------
+
+refs = st.sampled_from(["S1", "S2", "S3", "S4"])
+versions = st.fixed_dictionaries(
+    {
+        "forename": st.sampled_from(["Ann", "Bea", None]),
+        "postcode": st.sampled_from(["CT1 2EH", ""]),
+    }
+)
+uploads = st.dictionaries(refs, versions, min_size=1, max_size=4)
+
+
+def student_csv(path, rows: dict) -> None:
+    lines = [STUDENT_HEADER]
+    lines += [
+        f"{ref},{v['forename'] or ''},Lee,01/02/2009,{v['postcode']},Yes\n"
+        for ref, v in rows.items()
+    ]
+    write(path, "".join(lines))
+
+
+def student_rows(db, member: str) -> list[tuple]:
+    return query(
+        db,
+        "SELECT student_ref, forename, surname, date_of_birth, postcode, permission_to_track "
+        "FROM students WHERE member = ? ORDER BY student_ref",
+        [member],
+    )
+
+
+@settings(max_examples=10)
+@given(sequence=st.lists(uploads, min_size=1, max_size=3), repeat=st.booleans())
+def test_any_sequence_of_uploads_equals_its_final_state_once(tmp_path_factory, sequence, repeat):
+    from heattool.importer import import_paths
+
+    folder = tmp_path_factory.mktemp("prop")
+    db, fresh = folder / "seq.duckdb", folder / "fresh.duckdb"
+    other = folder / "other.csv"
+    student_csv(other, {"S1": {"forename": "Zed", "postcode": "ME4 4AA"}})
+    import_paths([other], member="B", db=db)
+    other_before = query(db, "SELECT * FROM students WHERE member = 'B'")
+
+    final: dict = {}
+    for number, upload in enumerate(sequence + (sequence if repeat else [])):
+        path = folder / f"u{number}.csv"
+        student_csv(path, upload)
+        import_paths([path], member="A", db=db)
+        final.update(upload)
+    path = folder / "final.csv"
+    student_csv(path, final)
+    once = import_paths([path], member="A", db=fresh)
+    assert once.files[0].inserted == len(final)
+    assert student_rows(db, "A") == student_rows(fresh, "A")
+    again = import_paths([path], member="A", db=db)
+    assert (again.files[0].inserted, again.files[0].updated) == (0, 0)
+    assert query(db, "SELECT * FROM students WHERE member = 'B'") == other_before
