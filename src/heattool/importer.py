@@ -452,23 +452,23 @@ def render_import(console: Console, report: ImportReport) -> None:
 
 def render_summary(console: Console, summary: dict[str, Any]) -> None:
     """Counts per member and kind, then the last imports."""
+    from rich import box
     from rich.table import Table
 
     if not summary["members"]:
         console.print(f"{summary['db']}: no records yet", soft_wrap=True, markup=False)
         return
-    counts = Table(title=f"Records in {summary['db']}", title_justify="left")
+    counts = Table(title=f"Records in {summary['db']}", title_justify="left", box=box.SIMPLE)
     counts.add_column("member")
     for kind in _KIND_TABLES:
         counts.add_column(kind, justify="right")
     for row in summary["members"]:
         counts.add_row(row["member"], *(str(row[k]) for k in _KIND_TABLES))
     console.print(counts)
-    imports = Table(title="Last imports", title_justify="left")
-    for name in ("batch", "member", "kind", "file", "when (UTC)", "rows", "inserted", "updated"):
-        imports.add_column(name, justify="right" if name in ("rows", "inserted") else "left")
-    imports.add_column("unchanged", justify="right")
-    imports.add_column("rejected", justify="right")
+    imports = Table(title="Last imports", title_justify="left", box=box.SIMPLE)
+    numbers = ("rows", "inserted", "updated", "unchanged", "rejected")
+    for name in ("batch", "member", "kind", "file", "imported (UTC)", *numbers):
+        imports.add_column(name, justify="right" if name in numbers else "left")
     for row in summary["recent_imports"]:
         imports.add_row(
             str(row["batch_id"]),
@@ -476,6 +476,6 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
             row["kind"],
             row["file_name"],
             f"{row['imported_at']:%Y-%m-%d %H:%M}",
-            *(str(row[k]) for k in ("rows", "inserted", "updated", "unchanged", "rejected")),
+            *(str(row[k]) for k in numbers),
         )
     console.print(imports)
