@@ -49,7 +49,7 @@ def read_upload(path: Path, *, sheet: str | None = None, encoding: str | None = 
     except OSError as exc:
         raise UnreadableInput(f"{path}: cannot be read ({exc.strerror})") from None
     digest = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():
         raise UnreadableInput(
             f"{path}: the file is empty; export the sheet again with its header row"
         )

@@ -42,10 +42,38 @@ _YES = ("yes", "y", "true", "1")
 _NO = ("no", "n", "false", "0")
 
 
-def clean_text(column: pl.Expr) -> pl.Expr:
-    """Trim surrounding whitespace; an empty cell becomes null."""
-    trimmed = column.str.strip_chars()
-    return pl.when(trimmed.str.len_bytes() > 0).then(trimmed)
+_EDGE_SPACE = (" ", "\t", "\r", "\n", "\u00a0")
+
+
+def clean_text(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """Select `columns` (new name -> old name), trimmed, with empty cells as null.
+
+    Most cells need neither, so a cheap scan first finds the columns that do.
+    """
+    needs_cleaning = (
+        frame.select(
+            pl.any_horizontal(
+                pl.col(old).str.len_bytes() == 0,
+                *(
+                    pl.col(old).str.starts_with(c) | pl.col(old).str.ends_with(c)
+                    for c in _EDGE_SPACE
+                ),
+            )
+            .any()
+            .alias(new)
+            for new, old in columns.items()
+        ).row(0, named=True)
+        if columns
+        else {}
+    )
+
+    def cleaned(new: str, old: str) -> pl.Expr:
+        if not needs_cleaning[new]:
+            return pl.col(old).alias(new)
+        trimmed = pl.col(old).str.strip_chars()
+        return pl.when(trimmed.str.len_bytes() > 0).then(trimmed).alias(new)
+
+    return frame.select(cleaned(new, old) for new, old in columns.items())
 
 
 _DAY_FIRST_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S")

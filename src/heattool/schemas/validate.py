@@ -119,10 +119,7 @@ def validate_table(
     schema = model.to_schema()
     letters = {c: _column_letter(p) for c, p in header.positions.items()}
 
-    text = raw.frame.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias(INDEX),
-        *[clean_text(pl.col(h)).alias(c) for c, h in header.columns.items()],
-    )
+    text = clean_text(raw.frame, header.columns).with_row_index(INDEX)
     present = [c for c in columns if c in header.columns]
     if present:  # blank spreadsheet rows are not data
         text = text.filter(pl.any_horizontal(pl.col(present).is_not_null()))
