@@ -1,0 +1,230 @@
+"""Expected HE Entry Year from date of birth and the nation of schooling, with its source.
+
+The cut-offs and the postcode areas of each nation are data in `entry_year.toml`; every value is
+computed as one Polars expression over the whole frame.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+import polars as pl
+
+from heattool.errors import BadPolicy
+from heattool.rules._toml import check_keys, describe, read_toml
+from heattool.rules.calendar import AnnualDate
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+DEFAULT_RULES = "entry_year.toml"
+YEAR = "expected_he_entry_year"
+LABEL = "entry_year_label"
+SOURCE = "entry_year_source"
+NATION = "entry_year_nation"
+SOURCE_DOB = "dob"
+SOURCE_OVERRIDE = "override"
+
+# The outward code (area letters, district digit, optional digit or letter) of a spaced or
+# unspaced postcode, or of an outward code alone.
+_OUTWARD = r"^([A-Z]{1,2}[0-9][A-Z0-9]?)(?:[0-9][A-Z]{2})?$"
+
+
+@dataclass(frozen=True)
+class NationCutoff:
+    """One nation's school-year cut-off: born on/after it in year Y, entry in Y + on_or_after."""
+
+    nation: str
+    names: tuple[str, ...]
+    cutoff: AnnualDate
+    on_or_after: int
+
+
+@dataclass(frozen=True)
+class PostcodeNation:
+    """Postcode areas schooled in one nation, less whole districts that are not."""
+
+    nation: str
+    areas: tuple[str, ...]
+    except_districts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntryYearRules:
+    """Everything the entry-year rule needs, as loaded from `entry_year.toml`."""
+
+    default_nation: str
+    nations: tuple[NationCutoff, ...]
+    postcodes: tuple[PostcodeNation, ...]
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
+
+
+def load_entry_year_rules(path: Path) -> EntryYearRules:
+    """Load and check an entry-year rules file; a mistake is a BadPolicy naming file and place."""
+    return _parse_rules(str(path), read_toml(path))
+
+
+@cache
+def default_entry_year_rules() -> EntryYearRules:
+    """The cut-offs of DOMAIN.md, shipped beside this module."""
+    text = resources.files("heattool.rules").joinpath(DEFAULT_RULES).read_text(encoding="utf-8")
+    return _parse_rules(DEFAULT_RULES, read_toml(Path(DEFAULT_RULES), text))
+
+
+def _parse_rules(source: str, data: dict) -> EntryYearRules:
+    check_keys(source, data, ["default_nation", "nation"], ["postcode"])
+    nations_table = check_keys(f"{source}: [nation]", data["nation"], [], data["nation"])
+    nations = []
+    for name, table in nations_table.items():
+        where = f"{source}: nation '{name}'"
+        check_keys(where, table, ["cutoff", "on_or_after"], ["names"])
+        names = table.get("names", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise BadPolicy(f"{where}: names must be a list of text")
+        offset = table["on_or_after"]
+        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 < offset < 100:
+            raise BadPolicy(f"{where}: on_or_after {describe(offset)} is not a number of years")
+        cutoff = AnnualDate.parse(f"{where}: cutoff", table["cutoff"])
+        if not isinstance(cutoff.day, int):
+            raise BadPolicy(f"{where}: cutoff day must be a day of the month")
+        nations.append(NationCutoff(name, (name, *names), cutoff, offset))
+    known = {n.nation for n in nations}
+    seen: dict[str, str] = {}
+    for nation in nations:
+        for name in nation.names:
+            other = seen.setdefault(_key(name), nation.nation)
+            if other != nation.nation:
+                raise BadPolicy(
+                    f"{source}: name '{name}' is used by '{other}' and '{nation.nation}'"
+                )
+    default = data["default_nation"]
+    if default not in known:
+        raise BadPolicy(f"{source}: default_nation {describe(default)} is not one of the nations")
+    postcodes = []
+    entries = data.get("postcode", [])
+    if not isinstance(entries, list):
+        raise BadPolicy(f"{source}: postcode must be a list of [[postcode]] tables")
+    for number, table in enumerate(entries, 1):
+        where = f"{source}: postcode entry {number}"
+        check_keys(where, table, ["nation", "areas"], ["except_districts"])
+        if table["nation"] not in known:
+            shown = describe(table["nation"])
+            raise BadPolicy(f"{where}: nation {shown} is not one of the nations")
+        areas = table["areas"]
+        if not isinstance(areas, list) or not all(
+            isinstance(a, str) and re.fullmatch(r"[A-Z]{1,2}", a) for a in areas
+        ):
+            raise BadPolicy(f"{where}: areas must be a list of one or two capital letters")
+        districts = table.get("except_districts", [])
+        if not isinstance(districts, list) or not all(
+            isinstance(d, str) and re.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?", d) for d in districts
+        ):
+            raise BadPolicy(f"{where}: except_districts must be outward codes such as 'TD12'")
+        postcodes.append(PostcodeNation(table["nation"], tuple(areas), tuple(districts)))
+    return EntryYearRules(default, tuple(nations), tuple(postcodes))
+
+
+def _text(column: str, schema: pl.Schema) -> pl.Expr:
+    expr = pl.col(column)
+    return expr if schema[column] == pl.String else expr.cast(pl.String)
+
+
+def nation_from_postcode(postcode: pl.Expr, rules: EntryYearRules) -> pl.Expr:
+    """The nation a postcode's area says, or null (no postcode, or an area of the default)."""
+    compact = postcode.str.replace_all(r"\s+", "").str.to_uppercase()
+    outward = compact.str.extract(_OUTWARD, 1)
+    area = outward.str.extract(r"^([A-Z]+)", 1)
+    nation = pl.lit(None, dtype=pl.String)
+    for entry in reversed(rules.postcodes):  # the first listed wins
+        matches = area.is_in(list(entry.areas))
+        if entry.except_districts:
+            matches = matches & ~outward.is_in(list(entry.except_districts))
+        nation = pl.when(matches).then(pl.lit(entry.nation)).otherwise(nation)
+    return nation
+
+
+def schooling_nation(schema: pl.Schema, rules: EntryYearRules) -> pl.Expr:
+    """The nation column (by code or any listed name) if readable, else postcode, else default."""
+    candidates = []
+    if "nation" in schema:
+        names = {_key(name): n.nation for n in rules.nations for name in n.names}
+        key = _text("nation", schema).str.to_lowercase().str.replace_all(r"[^a-z]", "")
+        candidates.append(key.replace_strict(names, default=None, return_dtype=pl.String))
+    if "postcode" in schema:
+        candidates.append(nation_from_postcode(_text("postcode", schema), rules))
+    return pl.coalesce(*candidates, pl.lit(rules.default_nation))
+
+
+def entry_year_from_dob(dob: pl.Expr, nation: pl.Expr, rules: EntryYearRules) -> pl.Expr:
+    """Year of birth plus the nation's offset, less one when born before its cut-off."""
+    month, day, year = dob.dt.month(), dob.dt.day(), dob.dt.year().cast(pl.Int32)
+    result = pl.lit(None, dtype=pl.Int32)
+    for cut in rules.nations:
+        before = (month < cut.cutoff.month) | ((month == cut.cutoff.month) & (day < cut.cutoff.day))
+        year_for_nation = year + cut.on_or_after - before.cast(pl.Int32)
+        result = pl.when(nation == cut.nation).then(year_for_nation).otherwise(result)
+    return result
+
+
+def entry_year_label(year: pl.Expr) -> pl.Expr:
+    """`2026` as the academic-year label `2026/27`."""
+    following = ((year + 1) % 100).cast(pl.String).str.zfill(2)
+    return pl.concat_str(year.cast(pl.String), pl.lit("/"), following)
+
+
+def _dates(column: str, schema: pl.Schema) -> pl.Expr:
+    if schema[column] == pl.String:
+        return pl.col(column).str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+    return pl.col(column).cast(pl.Date)
+
+
+def _years(column: str, schema: pl.Schema) -> pl.Expr:
+    if schema[column] == pl.String:
+        text = pl.col(column).str.strip_chars().str.extract(r"^(\d{4})(?:\.0+|/\d{2})?$", 1)
+        return text.cast(pl.Int32, strict=False)
+    return pl.col(column).cast(pl.Int32, strict=False)
+
+
+def entry_year_columns(
+    schema: pl.Schema, rules: EntryYearRules | None = None, *, with_nation: bool = False
+) -> list[pl.Expr]:
+    """The expressions for `expected_he_entry_year`, its label and source (and the nation)."""
+    rules = rules or default_entry_year_rules()
+    nation = schooling_nation(schema, rules)
+    if "date_of_birth" in schema:
+        computed = entry_year_from_dob(_dates("date_of_birth", schema), nation, rules)
+    else:
+        computed = pl.lit(None, dtype=pl.Int32)
+    override = _years(YEAR, schema) if YEAR in schema else pl.lit(None, dtype=pl.Int32)
+    year = pl.coalesce(override, computed)
+    source = (
+        pl.when(override.is_not_null())
+        .then(pl.lit(SOURCE_OVERRIDE))
+        .when(computed.is_not_null())
+        .then(pl.lit(SOURCE_DOB))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    columns = [year.alias(YEAR), entry_year_label(year).alias(LABEL), source.alias(SOURCE)]
+    if with_nation:
+        columns.append(nation.alias(NATION))
+    return columns
+
+
+def expected_entry_year(
+    frame: Frame, rules: EntryYearRules | None = None, *, with_nation: bool = False
+) -> Frame:
+    """The frame with `expected_he_entry_year` (Int32), `entry_year_label` and `entry_year_source`.
+
+    Reads `date_of_birth` (Date, or ISO text), `nation` and `postcode` where present; an
+    `expected_he_entry_year` already in the frame (an adult's override) wins, source `override`.
+    `with_nation` adds `entry_year_nation`, the nation whose cut-off was used.
+    """
+    schema = frame.collect_schema()
+    return frame.with_columns(entry_year_columns(schema, rules, with_nation=with_nation))

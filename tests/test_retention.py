@@ -1,0 +1,364 @@
+"""Retention: the HEAT default's dates and statuses, the rule language, the store-less CLI."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from heattool.errors import BadPolicy, HeattoolError, InvalidData
+from heattool.rules.policy import load_policy, policy_from_text
+from heattool.rules.retention import evaluate_policy, evaluate_table
+from tests.conftest import DATA, EXAMPLES
+
+D = dt.date
+HEAT = load_policy()
+KENT = EXAMPLES / "policies" / "kent-staff.toml"
+STAFF = EXAMPLES / "policies" / "staff-records.csv"
+STORE_SCHEMA = {
+    "kind": pl.String,
+    "ref": pl.String,
+    "forename": pl.String,
+    "surname": pl.String,
+    "date_of_birth": pl.Date,
+    "postcode": pl.String,
+    "permission_to_track": pl.Boolean,
+    "withdrawn_on": pl.Date,
+    "last_activity_on": pl.Date,
+    "first_loaded_on": pl.Date,
+    "expected_he_entry_year": pl.Int32,
+}
+
+
+def student(**changes) -> dict:
+    record = {
+        "kind": "students",
+        "ref": "S1",
+        "forename": "Amira",
+        "surname": "Hussain",
+        "date_of_birth": D(2007, 9, 1),
+        "postcode": "CT2 7NZ",
+        "permission_to_track": True,
+        "withdrawn_on": None,
+        "last_activity_on": D(2019, 3, 10),
+        "first_loaded_on": D(2019, 1, 1),
+        "expected_he_entry_year": 2026,
+    }
+    return record | changes
+
+
+def judge(*records: dict, as_of: dt.date = D(2026, 3, 1), policy=HEAT) -> list[dict]:
+    frame = pl.DataFrame(list(records), schema=STORE_SCHEMA)
+    return evaluate_policy(policy, frame, as_of).to_dicts()
+
+
+def test_tracked_record_kept_until_1_september_of_entry_year_plus_15():
+    (row,) = judge(student())
+    assert row["rule"] == "tracked"
+    assert row["action"] == "delete"
+    assert (row["anchor_on"], row["expires_on"]) == (D(2026, 9, 1), D(2041, 9, 1))
+    assert (row["ready_on"], row["delete_by"]) == (D(2041, 9, 1), D(2041, 10, 31))
+    assert row["status"] == "retained"
+    assert "1 September of expected_he_entry_year (2026-09-01) ends on 2041-09-01" in row["reason"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"forename": None},
+        {"surname": "  "},
+        {"postcode": None},
+        {"date_of_birth": None},
+        {"last_activity_on": D(2011, 2, 28)},  # more than 15 years before 2026-03-01
+        {"last_activity_on": None},
+        {"withdrawn_on": D(2025, 1, 1)},
+        {"permission_to_track": False},
+    ],
+)
+def test_record_failing_any_tracking_test_is_kept_7_years(change):
+    (row,) = judge(student(**change))
+    assert row["rule"] == "untracked"
+
+
+def test_unknown_permission_is_not_a_withdrawal():
+    assert judge(student(permission_to_track=None))[0]["rule"] == "tracked"
+
+
+def test_activity_exactly_15_years_ago_is_within_15_years():
+    assert judge(student(last_activity_on=D(2011, 3, 1)))[0]["rule"] == "tracked"
+
+
+def test_untracked_record_dates_from_last_activity_then_the_annual_run():
+    (row,) = judge(student(forename=None))
+    assert row["anchor_on"] == D(2019, 3, 10)
+    assert row["expires_on"] == D(2026, 3, 10)
+    assert row["ready_on"] == D(2026, 9, 1)
+    assert row["delete_by"] == D(2026, 10, 30)  # 31 October 2026 is a Saturday
+    assert "7 years from last_activity_on (2019-03-10)" in row["reason"]
+
+
+def test_without_activity_counts_from_first_load():
+    (row,) = judge(student(last_activity_on=None))
+    assert (row["anchor_on"], row["expires_on"]) == (D(2019, 1, 1), D(2026, 1, 1))
+    assert "first_loaded_on" in row["reason"]
+
+
+def test_expiry_on_1_september_is_ready_that_day():
+    (row,) = judge(student(forename=None, last_activity_on=D(2019, 9, 1)))
+    assert row["ready_on"] == D(2026, 9, 1)
+    (row,) = judge(student(forename=None, last_activity_on=D(2019, 9, 2)))
+    assert row["ready_on"] == D(2027, 9, 1)
+
+
+def test_29_february_plus_7_years_is_28_february():
+    (row,) = judge(student(forename=None, last_activity_on=D(2016, 2, 29)))
+    assert row["expires_on"] == D(2023, 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "status"),
+    [
+        (D(2026, 8, 31), "retained"),
+        (D(2026, 9, 1), "ready-for-deletion"),
+        (D(2026, 10, 30), "ready-for-deletion"),
+        (D(2026, 10, 31), "overdue"),
+    ],
+)
+def test_status_turns_on_1_september_and_after_the_delete_by_day(as_of, status):
+    record = student(forename=None, last_activity_on=D(2019, 3, 10))
+    assert judge(record, as_of=as_of)[0]["status"] == status
+
+
+def test_record_with_no_date_to_count_from_is_undated():
+    (row,) = judge(student(forename=None, last_activity_on=None, first_loaded_on=None))
+    assert row["status"] == "undated"
+    assert row["expires_on"] is None
+    assert "no last_activity_on or first_loaded_on to count 7 years from" in row["reason"]
+
+
+def test_a_record_no_rule_covers_is_a_policy_error():
+    with pytest.raises(BadPolicy, match=r"heat.toml: no rule covers 1 record\(s\) of kind 'staff'"):
+        judge(student(), student(kind="staff"))
+
+
+def test_a_field_missing_from_the_records_names_rule_and_field():
+    frame = pl.DataFrame([student()], schema=STORE_SCHEMA).drop("withdrawn_on")
+    with pytest.raises(BadPolicy, match=r"rule 'tracked': field 'withdrawn_on' is not a column"):
+        evaluate_policy(HEAT, frame, D(2026, 1, 1))
+
+
+def test_a_field_of_the_wrong_type_names_rule_and_field():
+    frame = pl.DataFrame([student()], schema=STORE_SCHEMA).with_columns(
+        pl.col("last_activity_on").cast(pl.String)
+    )
+    with pytest.raises(BadPolicy, match=r"'last_activity_on' is used as a date but the records"):
+        evaluate_policy(HEAT, frame, D(2026, 1, 1))
+
+
+LANGUAGE = """
+[policy]
+name = "language"
+[settings]
+delete_by = "30d"
+[[rule]]
+name = "vip"
+kind = "*"
+period = "100y"
+anchor = "seen_on"
+action = "delete"
+[rule.condition]
+any = [ { field = "band", in = ["gold", "platinum"] }, { field = "score", is = 10 } ]
+[[rule]]
+name = "stale"
+kind = "*"
+period = "1m"
+anchor = "seen_on"
+action = "anonymise"
+[rule.condition]
+all = [
+    { field = "seen_on", older_than = "2y" },
+    { not = { field = "band", is = "red" } },
+]
+[[rule]]
+name = "rest"
+kind = "*"
+action = "keep"
+"""
+
+
+def test_condition_language_first_matching_rule_wins():
+    frame = pl.DataFrame(
+        {
+            "band": ["gold", None, "red", "blue", "silver"],
+            "score": [1, 10, 1, 1, None],
+            "seen_on": [D(2000, 1, 1), D(2000, 1, 1), D(2000, 1, 1), D(2000, 1, 1), D(2025, 1, 1)],
+        }
+    )
+    result = evaluate_policy(policy_from_text(LANGUAGE), frame, D(2026, 1, 1), kind="any")
+    assert result.get_column("rule").to_list() == ["vip", "vip", "rest", "stale", "rest"]
+    stale = result.row(3, named=True)
+    assert (stale["expires_on"], stale["ready_on"], stale["delete_by"]) == (
+        D(2000, 2, 1),
+        D(2000, 2, 1),
+        D(2000, 3, 2),
+    )
+    assert stale["status"] == "overdue"
+    assert "should have been anonymised by 2000-03-02" in stale["reason"]
+    assert result.row(2, named=True)["expires_on"] is None
+
+
+def test_records_without_a_kind_column_need_a_kind():
+    frame = pl.DataFrame([student()], schema=STORE_SCHEMA).drop("kind")
+    with pytest.raises(HeattoolError, match=r"no 'kind' column.*ambassadors, students"):
+        evaluate_policy(HEAT, frame, D(2026, 1, 1))
+    assert evaluate_policy(HEAT, frame, D(2026, 1, 1), kind="students")["rule"][0] == "tracked"
+
+
+# Every date the default policy gives obeys the calendar rule, whatever the record.
+records = st.fixed_dictionaries(
+    {
+        "forename": st.sampled_from(["Amira", None]),
+        "permission_to_track": st.sampled_from([True, False, None]),
+        "last_activity_on": st.none() | st.dates(D(1990, 1, 1), D(2030, 12, 31)),
+        "expected_he_entry_year": st.integers(2000, 2040),
+    }
+)
+
+
+@given(st.lists(records, min_size=1, max_size=20), st.dates(D(2000, 1, 1), D(2040, 12, 31)))
+def test_default_policy_dates_follow_the_annual_calendar(changes, as_of):
+    rows = judge(*(student(**c) for c in changes), as_of=as_of)
+    for row in rows:
+        ready, delete_by, expires = row["ready_on"], row["delete_by"], row["expires_on"]
+        assert (ready.month, ready.day) == (9, 1)
+        assert expires <= ready < expires + dt.timedelta(days=366)
+        assert (delete_by.year, delete_by.month) == (ready.year, 10)
+        assert delete_by.weekday() < 5 and delete_by.day >= 27
+        expected = (
+            "retained"
+            if as_of < ready
+            else "ready-for-deletion"
+            if as_of <= delete_by
+            else "overdue"
+        )
+        assert row["status"] == expected
+        if row["rule"] == "tracked":
+            assert expires == D(row["expected_he_entry_year"] + 15, 9, 1)
+
+
+# --- a plain file, without the store ---------------------------------------------------------
+
+
+def test_plain_table_is_typed_and_entry_year_derived():
+    from heattool.io.readers import read_upload
+
+    table = read_upload(DATA / "rules_students.csv").frame
+    result = evaluate_table(HEAT, table, D(2026, 3, 1), kind="students")
+    rows = {r["ref"]: r for r in result.to_dicts()}
+    assert rows["S001"]["expires_on"] == D(2041, 9, 1)  # England: born 1 Sep 2007, entry 2026
+    assert rows["S002"]["expires_on"] == D(2041, 9, 1)  # Scotland: born Aug 2008, entry 2026
+    assert rows["S004"]["expires_on"] == D(2025, 9, 1)  # override 2010, activity 2012
+    assert rows["S004"]["rule"] == "tracked"
+    assert {ref for ref, r in rows.items() if r["rule"] == "untracked"} == {
+        "S003",
+        "S005",
+        "S006",
+        "S007",
+    }
+    assert (rows["S003"]["status"], rows["S003"]["delete_by"]) == ("overdue", D(2025, 10, 31))
+    assert rows["S007"]["anchor_on"] == D(2017, 5, 5)
+
+
+def test_unreadable_date_in_a_plain_table_is_invalid_data():
+    table = pl.DataFrame({"ref": ["a", "b"], "last_activity_on": ["2020-01-01", "31/02/2020"]})
+    policy = policy_from_text(
+        '[policy]\nname = "p"\n[[rule]]\nname = "r"\nkind = "x"\nperiod = "1y"\n'
+        'anchor = "last_activity_on"\naction = "delete"\n'
+    )
+    with pytest.raises(
+        InvalidData, match=r"in.csv: column 'last_activity_on' line 3: '31/02/2020'"
+    ):
+        evaluate_table(policy, table, D(2026, 1, 1), source="in.csv")
+
+
+def _csv_rows(text: str) -> dict[str, dict]:
+    return {row["ref"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_cli_kent_staff_policy_over_a_plain_file(invoke):
+    result = invoke(
+        "retention", "--policy", KENT, "--input", STAFF, "--as-of", "2026-03-01", "-f", "csv"
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = _csv_rows(result.stdout)
+    assert (rows["RC-101"]["action"], rows["RC-101"]["status"]) == ("anonymise", "overdue")
+    assert rows["RC-101"]["expires_on"] == "2026-01-06"  # 1 year after the successful start
+    assert (rows["AC-202"]["status"], rows["AC-202"]["expires_on"]) == (
+        "ready-for-deletion",
+        "2026-01-30",  # 14 months after the last login
+    )
+    assert rows["AC-203"]["anchor_on"] == "2025-01-31"  # never logged in: from creation
+    assert (rows["ST-001"]["rule"], rows["ST-001"]["expires_on"]) == (
+        "ended-engagement",
+        "2023-08-31",
+    )
+    assert (rows["ST-003"]["action"], rows["ST-003"]["status"]) == ("keep", "retained")
+    assert rows["AR-302"]["expires_on"] == "2025-12-31"  # archived details: 15 years
+    assert "name" not in rows["ST-001"]  # personal columns stay out of the results
+
+
+def test_cli_table_json_and_out_file(invoke, tmp_path):
+    out = tmp_path / "due.csv"
+    args = ["retention", "--policy", KENT, "--input", STAFF, "--as-of", "2026-03-01"]
+    table = invoke(*args, "--out", out)
+    assert table.exit_code == 0, table.stderr
+    assert "13 record(s): 7 retained, 1 ready-for-deletion, 5 overdue" in table.stdout
+    assert "AC-202: applicant account: 14 months from last_login_on" in table.stdout
+    assert os.stat(out).st_mode & 0o777 == 0o600
+    assert _csv_rows(out.read_text(encoding="utf-8-sig"))["AR-302"]["status"] == "overdue"
+    document = json.loads(invoke(*args, "--format", "json").stdout)
+    assert document["counts"] == {
+        "retained": 7,
+        "ready-for-deletion": 1,
+        "overdue": 5,
+        "undated": 0,
+    }
+    assert document["policy"]["source"] == str(KENT)
+
+
+def test_cli_default_policy_from_environment(invoke, tmp_path, monkeypatch):
+    monkeypatch.setenv("HEATTOOL_POLICY", str(KENT))
+    result = invoke("retention", "--input", STAFF, "--as-of", "2026-03-01", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["policy"]["name"] == "Kent staff records (example)"
+
+
+def test_cli_heat_default_needs_kind_for_a_file_without_one(invoke):
+    args = ["retention", "--input", DATA / "rules_students.csv", "--as-of", "2026-03-01"]
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert "no 'kind' column" in result.stderr
+    result = invoke(*args, "--kind", "students", "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert _csv_rows(result.stdout)["S006"]["rule"] == "untracked"  # withdrawn
+
+
+def test_cli_without_input_is_a_usage_error(invoke):
+    result = invoke("retention")
+    assert result.exit_code == 2
+    assert "give --input FILE" in result.stderr
+
+
+def test_cli_bad_cell_exits_1(invoke, tmp_path):
+    path = tmp_path / "staff.csv"
+    path.write_text("kind,ref,engagement_ended_on\nstaff,ST-9,yesterday\n")
+    result = invoke("retention", "--policy", KENT, "--input", path)
+    assert result.exit_code == 1
+    assert "column 'engagement_ended_on' line 2: 'yesterday' is not a date" in result.stderr
