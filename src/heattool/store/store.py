@@ -221,10 +221,15 @@ class Store:
         handle = Transaction(commit)
         try:
             yield handle
-        except BaseException:
+        except BaseException as exc:
             self._in_transaction = False
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.IOException):  # a full disk, a lost file system
+                raise StoreError(
+                    f"{self.path}: could not write the store ({_first_line(exc)}); "
+                    "nothing was changed"
+                ) from None
             raise
         self._in_transaction = False
         if not handle.commit:
@@ -303,7 +308,8 @@ def utc_now() -> dt.datetime:
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = str(exc).strip()
+    return text.splitlines()[0].removeprefix("IO Error: ") if text else type(exc).__name__
 
 
 def _open_error(path: Path, exc: duckdb.Error, keyed: bool) -> StoreError:
@@ -323,5 +329,4 @@ def _open_error(path: Path, exc: duckdb.Error, keyed: bool) -> StoreError:
         )
     if _NOT_A_STORE in text:
         return StoreError(f"{path} is not a heattool store (not a DuckDB database)")
-    detail = _first_line(exc).removeprefix("IO Error: ")
-    return StoreError(f"{path}: cannot open the store ({detail})")
+    return StoreError(f"{path}: cannot open the store ({_first_line(exc)})")

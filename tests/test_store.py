@@ -1,0 +1,324 @@
+"""The Store: schema versions and migrations, encryption at rest, file modes, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import duckdb
+import polars as pl
+import pytest
+
+from heattool.schemas.headers import kind_columns
+from heattool.store import Store
+from heattool.store import migrations as store_migrations
+from heattool.store.migrations import Migration, latest_version
+from tests.conftest import DATA, EXAMPLES, ROOT
+
+EXAMPLE_FILES = ["activities.csv", "students.csv", "attendance.csv", "ambassadors.csv"]
+PLAINTEXT = [b"Amelia", b"Hughes", b"Canterbury Academy", b"CT1 2EH"]  # from students.csv
+
+
+def query(db, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def load_examples(invoke, db):
+    return invoke("import", *(EXAMPLES / f for f in EXAMPLE_FILES), "-m", "KENT", "--db", db)
+
+
+def make_v1_store(path) -> None:
+    con = duckdb.connect(str(path))
+    con.execute((DATA / "store_v1.sql").read_text("utf-8"))
+    con.close()
+
+
+# -- schema -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["students", "activities", "attendance", "ambassadors"])
+def test_tables_keep_the_canonical_upload_columns(kind):
+    with Store.open(":memory:") as store:
+        store.migrate()
+        columns = [
+            r[0]
+            for r in store.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [kind]
+            ).fetchall()
+        ]
+    assert set(kind_columns(kind)[0]) <= set(columns)
+    assert columns[0] == "member"
+
+
+def test_columns_have_real_types():
+    with Store.open(":memory:") as store:
+        store.migrate()
+        types = dict(
+            store.con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'students'"
+            ).fetchall()
+        )
+    assert types["date_of_birth"] == "DATE"
+    assert types["permission_to_track"] == "BOOLEAN"
+    assert types["expected_he_entry_year"] == "INTEGER"
+    assert types["sex"] == "VARCHAR"
+    assert types["heat_id"] == "UUID"
+
+
+def test_a_new_store_is_at_the_latest_version_and_records_it(tmp_path):
+    with Store.open(tmp_path / "s.duckdb") as store:
+        assert store.schema_version() == 0
+        assert store.migrate() == list(range(1, latest_version() + 1))
+        assert store.migrate() == []
+        assert store.schema_version() == latest_version()
+
+
+def test_a_store_from_schema_version_1_migrates_and_keeps_its_rows(invoke, tmp_path):
+    db = tmp_path / "old.duckdb"
+    make_v1_store(db)
+    result = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert query(db, "SELECT max(version) FROM schema_version") == [(latest_version(),)]
+    # S0001 was in the old store: same heat_id, updated in place; batch ids carry on
+    assert query(db, "SELECT heat_id::VARCHAR FROM students WHERE student_ref = 'S0001'") == [
+        ("5b1f0c8e-3a43-4d7e-9a55-0c1d2e3f4a5b",)
+    ]
+    assert query(db, "SELECT max(batch_id) FROM import_batches") == [(3,)]
+    assert query(db, "SELECT count(*) FROM attendance") == [(1,)]
+
+
+def test_a_later_migration_is_applied_once_to_an_older_store(tmp_path, monkeypatch):
+    db = tmp_path / "s.duckdb"
+    with Store.open(db) as store:
+        store.migrate()
+    extra = Migration(
+        latest_version() + 1, "add a column", "ALTER TABLE students ADD COLUMN nickname VARCHAR;"
+    )
+    shipped = store_migrations.migrations()
+    from heattool.store import store as store_module
+
+    monkeypatch.setattr(store_module, "migrations", lambda: (*shipped, extra))
+    monkeypatch.setattr(store_module, "latest_version", lambda: extra.version)
+    with Store.open(db) as store:
+        assert store.migrate() == [extra.version]
+        assert store.migrate() == []
+    assert query(db, "SELECT count(*) FROM duckdb_columns() WHERE column_name = 'nickname'") == [
+        (1,)
+    ]
+
+
+def test_a_store_newer_than_this_heattool_is_refused(invoke, tmp_path):
+    db = tmp_path / "new.duckdb"
+    with Store.open(db) as store:
+        store.migrate()
+        store.con.execute("INSERT INTO schema_version VALUES (999, 'future', now(), '9.0')")
+    result = invoke("summary", "--db", db)
+    assert result.exit_code == 2
+    assert "written by a newer heattool (store schema version 999" in result.stderr
+    assert "upgrade heattool" in result.stderr
+
+
+def test_a_duckdb_file_that_is_not_a_heattool_store_is_refused(invoke, tmp_path):
+    db = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE sales (x INTEGER)")
+    con.close()
+    result = invoke("import", EXAMPLES / "activities.csv", "-m", "KENT", "--db", db)
+    assert result.exit_code == 2
+    assert "is a DuckDB database but not a heattool store" in result.stderr
+
+
+# -- audit log --------------------------------------------------------------------------------
+
+
+def test_the_audit_log_holds_counts_hashes_and_heat_ids_never_personal_data(invoke, tmp_path):
+    db = tmp_path / "s.duckdb"
+    assert load_examples(invoke, db).exit_code == 0
+    events = query(db, "SELECT event, sha256, details::VARCHAR FROM audit_events ORDER BY event_id")
+    assert [e[0] for e in events] == ["migrate", "import", "import", "import", "import"]
+    dumped = repr(events) + repr(query(db, "SELECT * FROM audit_records"))
+    for text in PLAINTEXT:
+        assert text.decode() not in dumped
+    assert query(
+        db,
+        "SELECT count(*) FROM audit_records r JOIN students s USING (heat_id) "
+        "WHERE change = 'inserted'",
+    ) == [(12,)]
+
+
+def test_heat_ids_are_random_uuids_unique_across_people(invoke, tmp_path):
+    db = tmp_path / "s.duckdb"
+    load_examples(invoke, db)
+    ids = query(db, "SELECT heat_id FROM students UNION ALL SELECT heat_id FROM ambassadors")
+    assert len({i[0] for i in ids}) == len(ids) == 16
+    assert {i[0].version for i in ids} == {4}
+
+
+# -- files: modes, encryption -----------------------------------------------------------------
+
+
+def test_store_file_is_owner_only_even_with_a_lax_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        with Store.open(tmp_path / "s.duckdb") as store:
+            store.migrate()
+            store.con.execute("INSERT INTO members VALUES ('KENT', now())")
+            assert stat.S_IMODE((tmp_path / "s.duckdb").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "s.duckdb").stat().st_mode) == 0o600
+
+
+def test_an_existing_store_with_a_lax_mode_is_made_owner_only(tmp_path):
+    db = tmp_path / "s.duckdb"
+    with Store.open(db) as store:
+        store.migrate()
+    os.chmod(db, 0o644)
+    with Store.open(db):
+        pass
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_an_encrypted_store_has_no_plaintext_and_needs_its_key(invoke, tmp_path, monkeypatch):
+    plain, secret = tmp_path / "plain.duckdb", tmp_path / "secret.duckdb"
+    monkeypatch.delenv("HEATTOOL_KEY_FILE", raising=False)
+    assert load_examples(invoke, plain).exit_code == 0
+    assert all(text in plain.read_bytes() for text in PLAINTEXT)  # the control: plain is plain
+
+    monkeypatch.setenv("HEATTOOL_KEY", "correct horse battery staple")
+    assert load_examples(invoke, secret).exit_code == 0
+    data = secret.read_bytes()
+    assert not any(text in data for text in PLAINTEXT)
+    assert not (tmp_path / "secret.duckdb.wal").exists()
+    assert '"students": 12' in invoke("summary", "--db", secret, "-f", "json").stdout
+
+    monkeypatch.setenv("HEATTOOL_KEY", "wrong")
+    wrong = invoke("summary", "--db", secret)
+    assert wrong.exit_code == 2
+    assert "wrong encryption key" in wrong.stderr
+
+    monkeypatch.delenv("HEATTOOL_KEY")
+    missing = invoke("summary", "--db", secret)
+    assert missing.exit_code == 2
+    assert "is encrypted; give its key with HEATTOOL_KEY_FILE" in missing.stderr
+
+    monkeypatch.setenv("HEATTOOL_KEY", "any")
+    keyed_plain = invoke("summary", "--db", plain)
+    assert keyed_plain.exit_code == 2
+    assert "is not encrypted but a key was given" in keyed_plain.stderr
+
+
+def test_the_key_file_must_be_owner_only(invoke, tmp_path, monkeypatch):
+    db, key_file = tmp_path / "s.duckdb", tmp_path / "key"
+    key_file.write_text("s3cret-key\n")
+    monkeypatch.delenv("HEATTOOL_KEY", raising=False)
+    monkeypatch.setenv("HEATTOOL_KEY_FILE", str(key_file))
+    os.chmod(key_file, 0o644)
+    result = invoke("import", EXAMPLES / "activities.csv", "-m", "KENT", "--db", db)
+    assert result.exit_code == 2
+    assert f"{key_file} can be read by others; run: chmod 600 {key_file}" in result.stderr
+    assert not db.exists()
+    os.chmod(key_file, 0o600)
+    assert invoke("import", EXAMPLES / "activities.csv", "-m", "KENT", "--db", db).exit_code == 0
+    monkeypatch.setenv("HEATTOOL_KEY", "s3cret-key")  # the same key, given directly
+    monkeypatch.delenv("HEATTOOL_KEY_FILE")
+    assert invoke("summary", "--db", db).exit_code == 0
+
+
+# -- faults -----------------------------------------------------------------------------------
+
+
+def test_a_full_disk_mid_import_is_one_line_and_leaves_the_store_as_before(
+    invoke, tmp_path, monkeypatch
+):
+    db = tmp_path / "s.duckdb"
+    assert load_examples(invoke, db).exit_code == 0
+    before = query(db, "SELECT * FROM students ORDER BY student_ref")
+    from heattool import importer
+
+    def disk_full(*args, **kwargs):
+        raise duckdb.IOException("IO Error: Could not write file: No space left on device")
+
+    upload = tmp_path / "s.csv"
+    upload.write_text("Student Ref,Forename\nS0001,Changed\nNEW1,New\n")
+    monkeypatch.setattr(importer, "_write_attendance", disk_full)  # after students are written
+    result = invoke("import", upload, EXAMPLES / "attendance.csv", "-m", "KENT", "--db", db)
+    assert result.exit_code == 2
+    assert "could not write the store (Could not write file: No space left on device)" in (
+        result.stderr
+    )
+    assert "nothing was changed" in result.stderr
+    assert query(db, "SELECT * FROM students ORDER BY student_ref") == before
+    assert query(db, "SELECT count(*) FROM import_batches") == [(4,)]
+
+
+def _big_students(path, rows: int) -> None:
+    refs = pl.int_range(rows, eager=True).cast(pl.String)
+    pl.DataFrame(
+        {
+            "Student Ref": "B" + refs,
+            "Forename": "Name" + refs,
+            "Surname": "Surname",
+            "Date of Birth": "01/02/2009",
+            "Postcode": "CT1 2EH",
+        }
+    ).write_csv(path)
+
+
+def _holds_open(pid: int, path) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_a_concurrent_import_is_refused_and_a_killed_import_leaves_the_store_consistent(
+    invoke, tmp_path
+):
+    db, big = tmp_path / "s.duckdb", tmp_path / "big.csv"
+    assert load_examples(invoke, db).exit_code == 0
+    before = query(db, "SELECT count(*), max(batch_id) FROM students")
+    _big_students(big, 150_000)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "heattool", "import", str(big), "-m", "KENT", "--db", str(db)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _holds_open(child.pid, db) and child.poll() is None:
+            assert time.monotonic() < deadline, "the import never opened the store"
+            time.sleep(0.01)
+        second = invoke("import", EXAMPLES / "activities.csv", "-m", "KENT", "--db", db)
+        killed_while_running = child.poll() is None
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert killed_while_running, "the import finished before it could be killed; make it larger"
+    assert second.exit_code == 2
+    assert "is in use by another heattool or DuckDB process" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+    after = query(db, "SELECT count(*), max(batch_id) FROM students")
+    assert after in (before, [(150_012, 5)])  # all or nothing
+    assert query(db, "SELECT count(*) FROM import_batches") in ([(4,)], [(5,)])
+    # the store still opens and loads
+    assert invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db).exit_code == 0
