@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -23,6 +24,7 @@ LAST_WORKING_DAY = "last-working-day"
 _PERIOD = re.compile(r"^(\d{1,4})([ymd])$")
 _UNIT_WORDS = {"y": ("year", "years"), "m": ("month", "months"), "d": ("day", "days")}
 _POLARS_UNIT = {"y": "y", "m": "mo", "d": "d"}  # Polars' "m" is minutes
+FIRST_YEAR, LAST_YEAR = 1800, 2599  # the years a last (working) day is tabulated for
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,17 @@ class AnnualDate:
         return f"{self.day} {month}"
 
     def in_year(self, year: pl.Expr, holidays: Sequence[dt.date] = ()) -> pl.Expr:
-        """This day in each `year` (an integer expression)."""
+        """This day in each `year` (an integer expression); null outside 1800-2599.
+
+        A fixed day is built directly; a last (working) day is looked up in a table computed
+        once per policy for every year, so a frame of millions pays a hash lookup per row.
+        """
         if isinstance(self.day, int):
             return pl.date(year, self.month, self.day)
+        years, days = _year_table(self, tuple(holidays))
+        return year.cast(pl.Int32).replace_strict(years, days, default=None, return_dtype=pl.Date)
+
+    def _computed_in_year(self, year: pl.Expr, holidays: Sequence[dt.date]) -> pl.Expr:
         month_end = pl.date(year, self.month, 1).dt.month_end()
         if self.day == LAST_DAY:
             return month_end
@@ -103,10 +113,22 @@ class AnnualDate:
 
     def on_or_after(self, date: pl.Expr, holidays: Sequence[dt.date] = ()) -> pl.Expr:
         """The first occurrence of this day on or after each `date`."""
-        this_year = self.in_year(date.dt.year(), holidays)
-        next_year = self.in_year(date.dt.year() + 1, holidays)
+        year = date.dt.year()
+        if isinstance(self.day, int):  # compare (month, day) as numbers: one date built per row
+            month, day = date.dt.month(), date.dt.day()
+            later = (month > self.month) | ((month == self.month) & (day > self.day))
+            return pl.date(year + later.cast(pl.Int32), self.month, self.day)
+        this_year = self.in_year(year, holidays)
+        next_year = self.in_year(year + 1, holidays)
         return pl.when(this_year >= date).then(this_year).otherwise(next_year)
 
     def for_year(self, year: int, holidays: Sequence[dt.date] = ()) -> dt.date:
         """This day in one year, e.g. the track-data deadline for 2026."""
         return pl.select(self.in_year(pl.lit(year), holidays)).item()
+
+
+@cache
+def _year_table(day: AnnualDate, holidays: tuple[dt.date, ...]) -> tuple[pl.Series, pl.Series]:
+    years = pl.int_range(FIRST_YEAR, LAST_YEAR + 1, dtype=pl.Int32, eager=True)
+    days = pl.select(day._computed_in_year(pl.lit(years), holidays)).to_series()
+    return years, days

@@ -136,10 +136,17 @@ def _text(column: str, schema: pl.Schema) -> pl.Expr:
     return expr if schema[column] == pl.String else expr.cast(pl.String)
 
 
-def nation_from_postcode(postcode: pl.Expr, rules: EntryYearRules) -> pl.Expr:
-    """The nation a postcode's area says, or null (no postcode, or an area of the default)."""
-    compact = postcode.str.replace_all(r"\s+", "").str.to_uppercase()
-    outward = compact.str.extract(_OUTWARD, 1)
+def outward_code(postcode: pl.Expr) -> pl.Expr:
+    """The outward code of a spaced or unspaced postcode (or of an outward code alone)."""
+    compact = postcode.str.replace_all(" ", "", literal=True).str.to_uppercase()
+    return compact.str.extract(_OUTWARD, 1)
+
+
+def nation_from_outward(outward: pl.Expr, rules: EntryYearRules) -> pl.Expr:
+    """The nation an outward code's area says, or null (no postcode, or an area of the default).
+
+    The area is the outward code's leading letters, so 'G' (Glasgow) never matches 'GL'.
+    """
     area = outward.str.extract(r"^([A-Z]+)", 1)
     nation = pl.lit(None, dtype=pl.String)
     for entry in reversed(rules.postcodes):  # the first listed wins
@@ -150,7 +157,14 @@ def nation_from_postcode(postcode: pl.Expr, rules: EntryYearRules) -> pl.Expr:
     return nation
 
 
-def schooling_nation(schema: pl.Schema, rules: EntryYearRules) -> pl.Expr:
+def nation_from_postcode(postcode: pl.Expr, rules: EntryYearRules) -> pl.Expr:
+    """The nation a postcode's area says, or null."""
+    return nation_from_outward(outward_code(postcode), rules)
+
+
+def schooling_nation(
+    schema: pl.Schema, rules: EntryYearRules, outward: pl.Expr | None = None
+) -> pl.Expr:
     """The nation column (by code or any listed name) if readable, else postcode, else default."""
     candidates = []
     if "nation" in schema:
@@ -158,7 +172,8 @@ def schooling_nation(schema: pl.Schema, rules: EntryYearRules) -> pl.Expr:
         key = _text("nation", schema).str.to_lowercase().str.replace_all(r"[^a-z]", "")
         candidates.append(key.replace_strict(names, default=None, return_dtype=pl.String))
     if "postcode" in schema:
-        candidates.append(nation_from_postcode(_text("postcode", schema), rules))
+        outward = outward if outward is not None else outward_code(_text("postcode", schema))
+        candidates.append(nation_from_outward(outward, rules))
     return pl.coalesce(*candidates, pl.lit(rules.default_nation))
 
 
@@ -192,29 +207,8 @@ def _years(column: str, schema: pl.Schema) -> pl.Expr:
     return pl.col(column).cast(pl.Int32, strict=False)
 
 
-def entry_year_columns(
-    schema: pl.Schema, rules: EntryYearRules | None = None, *, with_nation: bool = False
-) -> list[pl.Expr]:
-    """The expressions for `expected_he_entry_year`, its label and source (and the nation)."""
-    rules = rules or default_entry_year_rules()
-    nation = schooling_nation(schema, rules)
-    if "date_of_birth" in schema:
-        computed = entry_year_from_dob(_dates("date_of_birth", schema), nation, rules)
-    else:
-        computed = pl.lit(None, dtype=pl.Int32)
-    override = _years(YEAR, schema) if YEAR in schema else pl.lit(None, dtype=pl.Int32)
-    year = pl.coalesce(override, computed)
-    source = (
-        pl.when(override.is_not_null())
-        .then(pl.lit(SOURCE_OVERRIDE))
-        .when(computed.is_not_null())
-        .then(pl.lit(SOURCE_DOB))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
-    columns = [year.alias(YEAR), entry_year_label(year).alias(LABEL), source.alias(SOURCE)]
-    if with_nation:
-        columns.append(nation.alias(NATION))
-    return columns
+_TMP_NATION, _TMP_OVERRIDE, _TMP_COMPUTED = "__nation", "__override", "__computed"
+_TMP_OUTWARD = "__outward"
 
 
 def expected_entry_year(
@@ -224,7 +218,40 @@ def expected_entry_year(
 
     Reads `date_of_birth` (Date, or ISO text), `nation` and `postcode` where present; an
     `expected_he_entry_year` already in the frame (an adult's override) wins, source `override`.
-    `with_nation` adds `entry_year_nation`, the nation whose cut-off was used.
+    `with_nation` adds `entry_year_nation`, the nation whose cut-off was used. Each step is its
+    own column, so no expression is computed twice.
     """
+    rules = rules or default_entry_year_rules()
     schema = frame.collect_schema()
-    return frame.with_columns(entry_year_columns(schema, rules, with_nation=with_nation))
+    nation = pl.col(_TMP_NATION)
+    if "date_of_birth" in schema:
+        computed = entry_year_from_dob(_dates("date_of_birth", schema), nation, rules)
+    else:
+        computed = pl.lit(None, dtype=pl.Int32)
+    override = _years(YEAR, schema) if YEAR in schema else pl.lit(None, dtype=pl.Int32)
+    year = pl.coalesce(_TMP_OVERRIDE, _TMP_COMPUTED)
+    source = (
+        pl.when(pl.col(_TMP_OVERRIDE).is_not_null())
+        .then(pl.lit(SOURCE_OVERRIDE))
+        .when(pl.col(_TMP_COMPUTED).is_not_null())
+        .then(pl.lit(SOURCE_DOB))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    eager = isinstance(frame, pl.DataFrame)
+    lazy = frame.lazy()
+    if NATION in schema:
+        lazy = lazy.drop(NATION)
+    outward = None
+    if "postcode" in schema:  # one column, read by every postcode test
+        lazy = lazy.with_columns(outward_code(_text("postcode", schema)).alias(_TMP_OUTWARD))
+        outward = pl.col(_TMP_OUTWARD)
+    result = (
+        lazy.with_columns(schooling_nation(schema, rules, outward).alias(_TMP_NATION))
+        .with_columns(override.alias(_TMP_OVERRIDE), computed.alias(_TMP_COMPUTED))
+        .with_columns(year.alias(YEAR), source.alias(SOURCE))
+        .with_columns(entry_year_label(pl.col(YEAR)).alias(LABEL))
+        .rename({_TMP_NATION: NATION})
+        .drop(_TMP_OVERRIDE, _TMP_COMPUTED, *([] if with_nation else [NATION]))
+        .drop(_TMP_OUTWARD, strict=False)
+    )
+    return result.collect() if eager else result
