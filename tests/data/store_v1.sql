@@ -50,7 +50,7 @@ CREATE TABLE activities (
 CREATE TABLE students (
     member                 VARCHAR NOT NULL REFERENCES members (member),
     student_ref            VARCHAR NOT NULL,
-    heat_id                UUID NOT NULL UNIQUE,
+    heat_id                UUID NOT NULL,
     forename               VARCHAR,
     surname                VARCHAR,
     date_of_birth          DATE,
@@ -73,7 +73,7 @@ CREATE TABLE students (
 CREATE TABLE ambassadors (
     member              VARCHAR NOT NULL REFERENCES members (member),
     ambassador_ref      VARCHAR NOT NULL,
-    heat_id             UUID NOT NULL UNIQUE,
+    heat_id             UUID NOT NULL,
     forename            VARCHAR NOT NULL,
     surname             VARCHAR NOT NULL,
     date_of_birth       DATE,

@@ -1,5 +1,7 @@
 -- 0001: members, the four upload kinds, import batches and the audit log.
 -- Tables and columns keep the canonical upload names. Times are UTC.
+-- heat_id is a random UUID (v4, 122 random bits): unique without an index, which would cost
+-- more than the rest of a million-row import.
 
 CREATE TABLE schema_version (
     version      INTEGER PRIMARY KEY,
@@ -49,7 +51,7 @@ CREATE TABLE activities (
 CREATE TABLE students (
     member                 VARCHAR NOT NULL REFERENCES members (member),
     student_ref            VARCHAR NOT NULL,
-    heat_id                UUID NOT NULL UNIQUE,
+    heat_id                UUID NOT NULL,
     forename               VARCHAR,
     surname                VARCHAR,
     date_of_birth          DATE,
@@ -72,7 +74,7 @@ CREATE TABLE students (
 CREATE TABLE ambassadors (
     member              VARCHAR NOT NULL REFERENCES members (member),
     ambassador_ref      VARCHAR NOT NULL,
-    heat_id             UUID NOT NULL UNIQUE,
+    heat_id             UUID NOT NULL,
     forename            VARCHAR NOT NULL,
     surname             VARCHAR NOT NULL,
     date_of_birth       DATE,
