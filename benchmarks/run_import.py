@@ -81,7 +81,7 @@ def main() -> None:
                 print(f"round {number + 1} {name}: {seconds:.2f} s, {peak:.0f} MiB", flush=True)
     median = {name: statistics.median(values) for name, values in times.items()}
     print()
-    print(f"{args.rows:,} student rows ({path.stat().st_size / 2**20:.0f} MiB CSV), ")
+    print(f"{args.rows:,} student rows ({path.stat().st_size / 2**20:.0f} MiB CSV),")
     print(f"median of {args.rounds} rounds, {platform.python_version()}, {os.cpu_count()} cores")
     print()
     print("| command | median wall time | ratio to validate | peak RSS |")

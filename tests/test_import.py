@@ -348,3 +348,23 @@ def test_any_sequence_of_uploads_equals_its_final_state_once(tmp_path_factory, s
     again = import_paths([path], member="A", db=db)
     assert (again.files[0].inserted, again.files[0].updated) == (0, 0)
     assert query(db, "SELECT * FROM students WHERE member = 'B'") == other_before
+
+
+def test_an_excel_sheet_is_imported_like_its_csv(invoke, db):
+    result = invoke(
+        "import", EXAMPLES / "students.xlsx", "--sheet", "Students", "-m", "KENT", "--db", db
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "12 rows: 12 inserted" in result.stdout
+    again = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db)
+    assert "12 rows: 0 inserted, 0 updated, 12 unchanged" in again.stdout
+
+
+def test_summary_of_an_empty_store_says_so(invoke, db):
+    from heattool.store import Store
+
+    with Store.open(db) as store:
+        store.migrate()
+    result = invoke("summary", "--db", db)
+    assert result.exit_code == 0
+    assert result.stdout == f"{db}: no records yet\n"
