@@ -17,6 +17,7 @@ from heattool import __version__
 from heattool.errors import HeattoolError, StoreError, UnknownKind
 from heattool.findings import CODES, message
 from heattool.io.writers import write_csv
+from heattool.rules.entry_year import LABEL, SOURCE, YEAR, expected_entry_year
 from heattool.schemas import REF_COLUMNS
 from heattool.schemas.headers import kind_columns
 from heattool.schemas.validate import INDEX, ROW, ValidationResult, _column_letter, validate_file
@@ -104,6 +105,9 @@ class ImportReport:
             "rejects_file": str(self.rejects_path) if self.rejects_path else None,
             "files": [f.document() for f in self.files],
         }
+
+
+ENTRY_YEAR_COLUMNS = (YEAR, LABEL, SOURCE)
 
 
 def check_member(member: str) -> str:
@@ -195,6 +199,8 @@ def _load_file(store: Store, file: FileImport, member: str, now: dt.datetime) ->
         file.previous_batch, file.previous_at = previous
     file.batch_id = store.next_batch_id()
     incoming = file.result.valid_frame()
+    if file.kind in PERSON_KINDS:
+        incoming = expected_entry_year(incoming)
     con.register("incoming", incoming)
     try:
         if file.kind == "attendance":
@@ -255,10 +261,18 @@ def _load_file(store: Store, file: FileImport, member: str, now: dt.datetime) ->
     con.execute("DROP TABLE staged")
 
 
+def stored_attributes(kind: str) -> list[str]:
+    """The columns an upload row sets: its own (less the ref) and, for people, the entry year."""
+    ref = REF_COLUMNS[kind]
+    own = [c for c in kind_columns(kind)[0] if c != ref]
+    derived = [c for c in ENTRY_YEAR_COLUMNS if c not in own] if kind in PERSON_KINDS else []
+    return own + derived
+
+
 def _stage_keyed(store: Store, kind: str, member: str) -> None:
     """Classify each incoming row as inserted, updated or unchanged, in one statement."""
     ref = REF_COLUMNS[kind]
-    attributes = [c for c in kind_columns(kind)[0] if c != ref]
+    attributes = stored_attributes(kind)
     same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM t.{c}" for c in attributes)
     heat_id = ", coalesce(t.heat_id, gen_random_uuid()) AS heat_id" if kind in PERSON_KINDS else ""
     store.con.execute(
@@ -277,7 +291,7 @@ def _stage_keyed(store: Store, kind: str, member: str) -> None:
 
 def _write_keyed(store: Store, kind: str, member: str, batch_id: int, now: dt.datetime) -> None:
     ref = REF_COLUMNS[kind]
-    attributes = [c for c in kind_columns(kind)[0] if c != ref]
+    attributes = stored_attributes(kind)
     keys = [ref, "heat_id"] if kind in PERSON_KINDS else [ref]
     params = {"member": member, "now": now, "batch": batch_id}
     store.con.execute(
