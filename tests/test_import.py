@@ -51,15 +51,15 @@ def test_import_loads_every_kind_in_dependency_order(invoke, db):
         "ambassadors",
         "attendance",
     ]
-    assert "(students): 12 rows: 12 inserted, 0 updated, 0 unchanged, 0 rejected" in lines[1]
-    assert "(attendance): 15 rows: 15 inserted, 0 updated, 0 unchanged, 0 rejected" in lines[3]
-    assert query(db, "SELECT count(*) FROM students WHERE member = 'KENT'") == [(12,)]
+    assert "(students): 13 rows: 13 inserted, 0 updated, 0 unchanged, 0 rejected" in lines[1]
+    assert "(attendance): 16 rows: 16 inserted, 0 updated, 0 unchanged, 0 rejected" in lines[3]
+    assert query(db, "SELECT count(*) FROM students WHERE member = 'KENT'") == [(13,)]
     batches = query(db, "SELECT kind, file_name, rows, inserted FROM import_batches ORDER BY 1")
     assert batches == [
         ("activities", "activities.csv", 6, 6),
         ("ambassadors", "ambassadors.csv", 4, 4),
-        ("attendance", "attendance.csv", 15, 15),
-        ("students", "students.csv", 12, 12),
+        ("attendance", "attendance.csv", 16, 16),
+        ("students", "students.csv", 13, 13),
     ]
 
 
@@ -68,7 +68,7 @@ def test_importing_the_same_file_twice_changes_nothing_and_says_so(invoke, db):
     before = query(db, "SELECT * FROM students ORDER BY student_ref")
     again = invoke("import", EXAMPLES / "students.csv", "--member", "KENT", "--db", db)
     assert again.exit_code == 0
-    assert "12 rows: 0 inserted, 0 updated, 12 unchanged, 0 rejected" in again.stdout
+    assert "13 rows: 0 inserted, 0 updated, 13 unchanged, 0 rejected" in again.stdout
     assert "already imported in batch 2 on " in again.stdout
     assert "nothing changed" in again.stdout
     assert query(db, "SELECT * FROM students ORDER BY student_ref") == before
@@ -181,7 +181,7 @@ def test_dry_run_prints_the_counts_and_writes_nothing(invoke, db, tmp_path):
     args = [*(EXAMPLES / f for f in EXAMPLE_FILES), "-m", "KENT", "--db", db, "--dry-run"]
     result = invoke("import", *args)
     assert result.exit_code == 0
-    assert "(attendance): 15 rows: 15 inserted" in result.stdout
+    assert "(attendance): 16 rows: 16 inserted" in result.stdout
     assert f"dry run: nothing was written to {db}" in result.stdout
     assert not db.exists()
     assert load_examples(invoke, db).exit_code == 0
@@ -200,7 +200,7 @@ def test_summary_counts_per_member_and_lists_the_last_imports(invoke, db):
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert document["members"] == [
-        {"member": "KENT", "students": 12, "activities": 6, "attendance": 15, "ambassadors": 4},
+        {"member": "KENT", "students": 13, "activities": 6, "attendance": 16, "ambassadors": 4},
         {"member": "OTHER", "students": 0, "activities": 6, "attendance": 0, "ambassadors": 0},
     ]
     assert [i["batch_id"] for i in document["recent_imports"]] == [5, 4, 3, 2, 1]
@@ -244,7 +244,7 @@ def test_kind_forces_the_schema_and_a_missing_column_rejects_every_row(invoke, d
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     assert document["files"][0]["kind"] == "attendance"
-    assert document["files"][0]["rejected"] == 12
+    assert document["files"][0]["rejected"] == 13
     assert query(db, "SELECT count(*) FROM attendance") == [(0,)]
 
 
@@ -355,9 +355,9 @@ def test_an_excel_sheet_is_imported_like_its_csv(invoke, db):
         "import", EXAMPLES / "students.xlsx", "--sheet", "Students", "-m", "KENT", "--db", db
     )
     assert result.exit_code == 0, result.stderr
-    assert "12 rows: 12 inserted" in result.stdout
+    assert "13 rows: 13 inserted" in result.stdout
     again = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db)
-    assert "12 rows: 0 inserted, 0 updated, 12 unchanged" in again.stdout
+    assert "13 rows: 0 inserted, 0 updated, 13 unchanged" in again.stdout
 
 
 def test_summary_of_an_empty_store_says_so(invoke, db):

@@ -319,8 +319,8 @@ def test_cli_table_json_and_out_file(invoke, tmp_path):
     args = ["retention", "--policy", KENT, "--input", STAFF, "--as-of", "2026-03-01"]
     table = invoke(*args, "--out", out)
     assert table.exit_code == 0, table.stderr
-    assert "13 record(s): 7 retained, 1 ready-for-deletion, 5 overdue" in table.stdout
-    assert "AC-202: applicant account: 14 months from last_login_on" in table.stdout
+    assert "13 records, 7 retained, 1 ready-for-deletion, 5 overdue" in table.stdout
+    assert "deletion-ready list (6 records) written to" in table.stdout
     assert os.stat(out).st_mode & 0o777 == 0o600
     assert _csv_rows(out.read_text(encoding="utf-8-sig"))["AR-302"]["status"] == "overdue"
     document = json.loads(invoke(*args, "--format", "json").stdout)
@@ -331,6 +331,11 @@ def test_cli_table_json_and_out_file(invoke, tmp_path):
         "undated": 0,
     }
     assert document["policy"]["source"] == str(KENT)
+    due = {row["ref"]: row for row in document["deletion_ready"]}
+    assert len(due) == 6
+    assert due["AR-302"]["status"] == "overdue"
+    assert any(row["reason"].startswith("applicant account: 14 months from last_login_on")
+               for row in due.values())  # fmt: skip
 
 
 def test_cli_default_policy_from_environment(invoke, tmp_path, monkeypatch):
@@ -350,10 +355,11 @@ def test_cli_heat_default_needs_kind_for_a_file_without_one(invoke):
     assert _csv_rows(result.stdout)["S006"]["rule"] == "untracked"  # withdrawn
 
 
-def test_cli_without_input_is_a_usage_error(invoke):
-    result = invoke("retention")
-    assert result.exit_code == 2
-    assert "give --input FILE" in result.stderr
+def test_cli_without_input_judges_the_store(invoke, tmp_path):
+    result = invoke("retention", "--db", tmp_path / "empty.duckdb")
+    assert result.exit_code == 0, result.stderr
+    assert "0 records" in result.stdout
+    assert "Nothing is ready for deletion." in result.stdout
 
 
 def test_cli_bad_cell_exits_1(invoke, tmp_path):

@@ -151,14 +151,14 @@ def test_the_audit_log_holds_counts_hashes_and_heat_ids_never_personal_data(invo
         db,
         "SELECT count(*) FROM audit_records r JOIN students s USING (heat_id) "
         "WHERE change = 'inserted'",
-    ) == [(12,)]
+    ) == [(13,)]
 
 
 def test_heat_ids_are_random_uuids_unique_across_people(invoke, tmp_path):
     db = tmp_path / "s.duckdb"
     load_examples(invoke, db)
     ids = query(db, "SELECT heat_id FROM students UNION ALL SELECT heat_id FROM ambassadors")
-    assert len({i[0] for i in ids}) == len(ids) == 16
+    assert len({i[0] for i in ids}) == len(ids) == 17
     assert {i[0].version for i in ids} == {4}
 
 
@@ -198,7 +198,7 @@ def test_an_encrypted_store_has_no_plaintext_and_needs_its_key(invoke, tmp_path,
     data = secret.read_bytes()
     assert not any(text in data for text in PLAINTEXT)
     assert not (tmp_path / "secret.duckdb.wal").exists()
-    assert '"students": 12' in invoke("summary", "--db", secret, "-f", "json").stdout
+    assert '"students": 13' in invoke("summary", "--db", secret, "-f", "json").stdout
 
     monkeypatch.setenv("HEATTOOL_KEY", "wrong")
     wrong = invoke("summary", "--db", secret)
@@ -318,7 +318,7 @@ def test_a_concurrent_import_is_refused_and_a_killed_import_leaves_the_store_con
     assert "is in use by another heattool or DuckDB process" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
     after = query(db, "SELECT count(*), max(batch_id) FROM students")
-    assert after in (before, [(150_012, 5)])  # all or nothing
+    assert after in (before, [(150_013, 5)])  # all or nothing
     assert query(db, "SELECT count(*) FROM import_batches") in ([(4,)], [(5,)])
     # the store still opens and loads
     assert invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db).exit_code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
 import traceback
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import ClickException
 
 from heattool import __version__
 from heattool.errors import ExitCode, HeattoolError
@@ -22,10 +24,13 @@ from heattool.options import (
     EncodingOption,
     FormatOption,
     KindOption,
+    MemberFilterOption,
     MemberOption,
     OutputFormat,
     Paths,
+    PolicyOption,
     SheetOption,
+    parse_day,
 )
 
 app = typer.Typer(
@@ -65,7 +70,7 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
+        except (typer.Exit, typer.Abort, ClickException):
             raise
         except HeattoolError as exc:
             raise fail(str(exc), exc.exit_code) from None
@@ -192,6 +197,13 @@ def import_(
     sheet: SheetOption = None,
     encoding: EncodingOption = None,
     as_of: AsOfOption = None,
+    allow_previously_erased: Annotated[
+        bool,
+        typer.Option(
+            "--allow-previously-erased",
+            help="Load people erased at their request who have given new consent.",
+        ),
+    ] = False,
 ) -> None:
     """Validate uploads and load their valid rows into the store, all in one transaction.
 
@@ -219,6 +231,7 @@ def import_(
         dry_run=dry_run,
         on_invalid=on_invalid.value,
         rejects_out=rejects_out,
+        allow_previously_erased=allow_previously_erased,
     )
     if output_format is OutputFormat.json:
         import json
@@ -297,18 +310,10 @@ class RetentionFormat(StrEnum):
 @app.command()
 @handles_errors
 def retention(
-    policy: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy",
-            "-p",
-            envvar="HEATTOOL_POLICY",
-            help="Retention policy (TOML); default the HEAT policy shipped with heattool.",
-        ),
-    ] = None,
+    policy: PolicyOption = None,
     input_path: Annotated[
         Path | None,
-        typer.Option("--input", "-i", help="Judge the records of this .csv or .xlsx file."),
+        typer.Option("--input", "-i", help="Judge the records of this file instead of the store."),
     ] = None,
     kind: Annotated[
         str | None,
@@ -321,44 +326,394 @@ def retention(
     ] = RetentionFormat.table,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Also write the results as CSV (owner-only) here."),
+        typer.Option("--out", "-o", help="Write the deletion-ready list (CSV, owner-only) here."),
     ] = None,
+    with_names: Annotated[
+        bool, typer.Option("--with-names", help="Put names and dates of birth in --out.")
+    ] = False,
+    member: MemberFilterOption = None,
+    db: DbOption = None,
     sheet: SheetOption = None,
     encoding: EncodingOption = None,
 ) -> None:
-    """Say which records a retention policy keeps, which are ready for deletion, which overdue.
+    """Say which records are retained, which are ready for deletion and which are overdue.
+
+    Judges every person in the store (or of one --member) by the retention policy, as of
+    today or --as-of, or the rows of any --input file by any --policy.
 
     Examples:
 
-        heattool retention --input students.csv --as-of 2026-09-01
+        heattool retention --member KENT
+
+        heattool retention --as-of 2041-10-01 --out due.csv
 
         heattool retention --policy examples/policies/kent-staff.toml --input
-        examples/policies/staff-records.csv --format csv --out due.csv
+        examples/policies/staff-records.csv --format csv
     """
-    import datetime as dt
+    import polars as pl
 
-    from heattool.io.readers import read_upload
-    from heattool.io.writers import write_csv
     from heattool.rules.policy import load_policy
-    from heattool.rules.render import render_retention, result_view, retention_document
-    from heattool.rules.retention import evaluate_table
 
     loaded = load_policy(policy)
-    if input_path is None:
-        raise fail("give --input FILE: the records to judge", ExitCode.USAGE)
     day = as_of or dt.date.today()
-    table = read_upload(input_path, sheet=sheet, encoding=encoding).frame
-    result = evaluate_table(loaded, table, day, kind=kind, source=str(input_path))
+    if input_path is not None:
+        from heattool.io.readers import read_upload
+        from heattool.rules.retention import evaluate_table
+
+        table = read_upload(input_path, sheet=sheet, encoding=encoding).frame
+        result = evaluate_table(loaded, table, day, kind=kind, source=str(input_path))
+        if "kind" not in result.columns:
+            result = result.select(pl.lit(kind).alias("kind"), pl.all())
+    else:
+        from heattool.retention_store import judge_store
+        from heattool.store import key_from_env
+
+        result = judge_store(db, key_from_env(), loaded, day, member)
+    _show_retention(loaded, result, day, output_format, out, with_names)
+
+
+def _show_retention(policy, result, day, output_format, out, with_names) -> None:
+    from heattool.io.writers import write_csv
+    from heattool.report import render_retention, retention_document
+    from heattool.retention_store import deletion_list, with_reasons
+    from heattool.rules.render import result_view
+
+    due = with_reasons(policy, deletion_list(result, full=True), day)
     if out is not None:
-        write_csv(result_view(result), out)
+        write_csv(deletion_list(due, with_names=with_names), out)
     if output_format is RetentionFormat.json:
         import json
 
-        print(json.dumps(retention_document(loaded, result, day), indent=2, default=str))
+        print(json.dumps(retention_document(policy, result, due, day), indent=2, default=str))
     elif output_format is RetentionFormat.csv:
-        sys.stdout.write(result_view(result).write_csv())
+        sys.stdout.write(result_view(with_reasons(policy, result, day)).write_csv())
     else:
-        render_retention(stdout(), loaded, result, day)
+        render_retention(stdout(), policy, result, due, day)
+        if out is not None:
+            stdout().print(f"deletion-ready list ({due.height} records) written to {out}")
+
+
+@app.command()
+@handles_errors
+def purge(
+    as_of: Annotated[
+        dt.date,
+        typer.Option(
+            "--as-of",
+            parser=parse_day,
+            metavar="YYYY-MM-DD",
+            help="Delete what is due for deletion on this day.",
+        ),
+    ],
+    member: MemberFilterOption = None,
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    receipt: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipt", help="Write the deletion receipt here; default beside the store."
+        ),
+    ] = None,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Delete the records on the deletion-ready list, with everything attached to them.
+
+    One transaction; a receipt (rule, counts, heat_ids, policy hash, time) goes to the audit
+    log and to a file. Without --yes it asks first on a terminal, and refuses in a script.
+
+    Examples:
+
+        heattool purge --as-of 2026-09-01 --member KENT --dry-run
+
+        heattool purge --as-of 2026-09-01 --member KENT --yes
+    """
+    from heattool.rights import purge_store
+
+    def confirm(count: int) -> bool:
+        if yes or count == 0:
+            return True
+        if not sys.stdin.isatty():
+            raise fail(
+                f"refusing to delete {count} records without --yes when not at a terminal",
+                ExitCode.USAGE,
+            )
+        return typer.confirm(f"Delete {count} records and everything attached to them?")
+
+    from heattool.store import key_from_env
+
+    outcome = purge_store(db, key_from_env(), policy, as_of, member, dry_run, confirm, receipt)
+    if output_format is OutputFormat.json:
+        import json
+
+        print(json.dumps(outcome.document(), indent=2, default=str))
+    else:
+        from heattool.report import render_purge
+
+        render_purge(stdout(), outcome)
+
+
+subject_app = typer.Typer(
+    help="""Data-subject rights: find a person, give them their data, withdraw, erase.
+
+    Examples:
+
+        heattool subject find --forename Amelia --surname Hughes --dob 2009-03-14
+
+        heattool subject access 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --out amelia.json
+
+        heattool subject withdraw 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd
+
+        heattool subject erase 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --yes
+    """,
+    no_args_is_help=True,
+)
+app.add_typer(subject_app, name="subject")
+HeatId = Annotated[str, typer.Argument(help="The person's heat_id (see `subject find`).")]
+
+
+@subject_app.command("find")
+@handles_errors
+def subject_find(
+    forename: Annotated[str, typer.Option("--forename", help="First name, any case.")],
+    surname: Annotated[str, typer.Option("--surname", help="Last name, any case.")],
+    dob: Annotated[
+        dt.date,
+        typer.Option("--dob", parser=parse_day, metavar="YYYY-MM-DD", help="Date of birth."),
+    ],
+    postcode: Annotated[str | None, typer.Option("--postcode", help="Postcode, any form.")] = None,
+    member: MemberFilterOption = None,
+    db: DbOption = None,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Find the records that match a person's normalised identifiers.
+
+    Examples:
+
+        heattool subject find --forename amelia --surname HUGHES --dob 2009-03-14 --member KENT
+    """
+    from heattool.report import render_frame
+    from heattool.rights import find_in_store
+    from heattool.store import key_from_env
+
+    found = find_in_store(db, key_from_env(), forename, surname, dob, postcode, member)
+    if output_format is OutputFormat.json:
+        import json
+
+        print(json.dumps(found.to_dicts(), indent=2, default=str))
+    else:
+        render_frame(stdout(), found, empty="no matching records")
+
+
+@subject_app.command("access")
+@handles_errors
+def subject_access(
+    heat_id: HeatId,
+    member: MemberFilterOption = None,
+    db: DbOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the package here (owner-only).")
+    ] = None,
+) -> None:
+    """Everything held about one person, as a JSON package (a subject access request).
+
+    Examples:
+
+        heattool subject access 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --out package.json
+    """
+    import json
+
+    from heattool.io.writers import write_json
+    from heattool.rights import access_in_store
+    from heattool.store import key_from_env
+
+    package = access_in_store(db, key_from_env(), heat_id, member)
+    if out is None:
+        print(json.dumps(package, indent=2, default=str))
+    else:
+        write_json(package, out)
+        stdout().print(f"everything held about {heat_id} written to {out}")
+
+
+@subject_app.command("withdraw")
+@handles_errors
+def subject_withdraw(
+    heat_id: HeatId,
+    on: AsOfOption = None,
+    member: MemberFilterOption = None,
+    db: DbOption = None,
+) -> None:
+    """Record that a person withdrew permission: out of every later track request at once.
+
+    Examples:
+
+        heattool subject withdraw 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --as-of 2026-11-01
+    """
+    from heattool.rights import withdraw_in_store
+    from heattool.store import key_from_env
+
+    done = withdraw_in_store(db, key_from_env(), heat_id, on or dt.date.today(), member)
+    if done["already_withdrawn"]:
+        stdout().print(f"{heat_id} had already withdrawn on {done['withdrawn_on']}; unchanged")
+    else:
+        stdout().print(
+            f"{heat_id} ({done['kind']}, member {done['member']}) withdrawn on "
+            f"{done['withdrawn_on']}: left out of track requests from now on"
+        )
+
+
+@subject_app.command("erase")
+@handles_errors
+def subject_erase(
+    heat_id: HeatId,
+    member: MemberFilterOption = None,
+    db: DbOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    receipt: Annotated[
+        Path | None,
+        typer.Option("--receipt", help="Write the erasure receipt here; default beside the store."),
+    ] = None,
+) -> None:
+    """Erase a person now, with everything attached, and refuse their return without consent.
+
+    Examples:
+
+        heattool subject erase 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --yes
+    """
+    from heattool.rights import erase_in_store
+    from heattool.store import key_from_env
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise fail("refusing to erase without --yes when not at a terminal", ExitCode.USAGE)
+        if not typer.confirm(f"Erase {heat_id} and everything attached to them?"):
+            raise typer.Exit(int(ExitCode.USAGE))
+    done = erase_in_store(db, key_from_env(), heat_id, member, receipt)
+    stdout().print(
+        f"erased {heat_id}: {sum(done.receipt.rows_deleted.values())} rows deleted; "
+        f"receipt in {done.path}"
+    )
+
+
+# --- track requests and the calendar ---------------------------------------------------------
+
+
+class TrackFileFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command("track-request")
+@handles_errors
+def track_request(
+    target: Annotated[
+        str,
+        typer.Option("--target", "-t", help="hesa or npd: a [track.<target>] table of the policy."),
+    ],
+    year: Annotated[
+        int, typer.Option("--year", min=1900, max=2999, help="The track year T, e.g. 2026.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="The request file (owner-only); FILE.manifest.json beside it."
+        ),
+    ] = None,
+    member: MemberFilterOption = None,
+    file_format: Annotated[
+        TrackFileFormat,
+        typer.Option("--format", "-f", help="csv (UTF-8, Excel-safe) or parquet."),
+    ] = TrackFileFormat.csv,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show the counts; write no request and record nothing."),
+    ] = False,
+    excluded_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--excluded-out", help="List the excluded records, refs and reasons (no names), here."
+        ),
+    ] = None,
+    db: DbOption = None,
+    policy: PolicyOption = None,
+) -> None:
+    """Write the file of records to send for tracking, with its manifest, and record the batch.
+
+    Eligible: permission to track, not withdrawn, the policy's required fields (names, date of
+    birth, a valid postcode) and, for ambassadors, both privacy notices; with an Expected HE
+    Entry Year in the target's window for --year. The counts of excluded records are shown by
+    reason. A second request for the same target and year says what changed since the last.
+
+    Examples:
+
+        heattool track-request --target hesa --year 2026 --member KENT --out hesa-2026.csv
+
+        heattool track-request --target npd --year 2026 --dry-run --excluded-out fix-these.csv
+
+        heattool track-request --target hesa --year 2026 --format parquet --out hesa-2026.parquet
+    """
+    from heattool.rules.policy import load_policy
+    from heattool.store import key_from_env
+    from heattool.tracking import render_track_request, run_track_request
+
+    loaded = load_policy(policy)
+    result = run_track_request(
+        db,
+        key_from_env(),
+        loaded,
+        target,
+        year,
+        member=member,
+        out=out,
+        file_format=file_format.value,
+        dry_run=dry_run,
+        excluded_out=excluded_out,
+    )
+    render_track_request(stdout(), result)
+
+
+@app.command("calendar")
+@handles_errors
+def calendar_(
+    year: Annotated[
+        int | None,
+        typer.Option("--year", min=1900, max=2999, help="The year; default that of --as-of."),
+    ] = None,
+    as_of: AsOfOption = None,
+    member: MemberFilterOption = None,
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """The dates a member works to in a year, and what is due now in the store.
+
+    Ready for deletion (1 September), deletion due (the last working day of October) and the
+    track deadline (the last working day of November), computed from the policy for the year;
+    then how many records are trackable and how many ready for deletion, if the store exists.
+
+    Examples:
+
+        heattool calendar
+
+        heattool calendar --year 2027 --member KENT --format json
+    """
+    from heattool.deadlines import calendar_document, render_calendar
+    from heattool.rules.policy import load_policy
+    from heattool.store import key_from_env
+
+    day = as_of or dt.date.today()
+    document = calendar_document(
+        load_policy(policy), year or day.year, day, db=db, key=key_from_env(), member=member
+    )
+    if output_format is OutputFormat.json:
+        import json
+
+        print(json.dumps(document, indent=2, default=str))
+    else:
+        render_calendar(stdout(), document, db)
 
 
 def main() -> None:

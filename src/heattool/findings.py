@@ -85,6 +85,12 @@ _CATALOGUE = [
         "no student with this reference for this member; import the student first",
     ),
     FindingCode(
+        "previously-erased",
+        ERROR,
+        "this person was erased at their request; load them again only with new consent "
+        "(--allow-previously-erased)",
+    ),
+    FindingCode(
         "unknown-activity",
         ERROR,
         "no activity with this reference for this member; import the activity first",

@@ -22,6 +22,7 @@ from heattool.schemas import REF_COLUMNS
 from heattool.schemas.headers import kind_columns
 from heattool.schemas.validate import INDEX, ROW, ValidationResult, _column_letter, validate_file
 from heattool.store import MEMORY, Store, resolve_db_path
+from heattool.store.personal import identity_hash_sql
 from heattool.store.store import utc_now
 
 LOAD_ORDER = ("activities", "students", "ambassadors", "attendance")  # referenced kinds first
@@ -131,6 +132,7 @@ def import_paths(
     dry_run: bool = False,
     on_invalid: str = "reject",
     rejects_out: Path | None = None,
+    allow_previously_erased: bool = False,
 ) -> ImportReport:
     """Validate every upload, then load them all in one transaction, referenced kinds first.
 
@@ -161,7 +163,7 @@ def import_paths(
         store.migrate()
         store.ensure_member(member)
         for file in files:
-            _load_file(store, file, member, now)
+            _load_file(store, file, member, now, allow_previously_erased)
         report.loaded = not dry_run and not (on_invalid == "abort" and report.rejected)
         tx.commit = report.loaded
         if report.rejected and (rejects_out is not None or not dry_run):
@@ -188,7 +190,13 @@ def rejected_rows(files: Sequence[FileImport]) -> pl.DataFrame:
     return frame.select("file", "row", pl.exclude("file", "row", *tail), *tail)
 
 
-def _load_file(store: Store, file: FileImport, member: str, now: dt.datetime) -> None:
+def _load_file(
+    store: Store,
+    file: FileImport,
+    member: str,
+    now: dt.datetime,
+    allow_previously_erased: bool = False,
+) -> None:
     con = store.con
     previous = con.execute(
         "SELECT batch_id, imported_at FROM import_batches "
@@ -206,7 +214,7 @@ def _load_file(store: Store, file: FileImport, member: str, now: dt.datetime) ->
         if file.kind == "attendance":
             _stage_attendance(store, file, member)
         else:
-            _stage_keyed(store, file.kind, member)
+            _stage_keyed(store, file, member, allow_previously_erased)
         counts = dict(
             con.execute("SELECT _change, count(*) FROM staged GROUP BY _change").fetchall()
         )
@@ -238,7 +246,9 @@ def _load_file(store: Store, file: FileImport, member: str, now: dt.datetime) ->
     )
     heat_ids = None
     if file.kind in PERSON_KINDS:
-        heat_ids = "SELECT heat_id, _change AS change FROM staged WHERE _change <> 'unchanged'"
+        heat_ids = (
+            "SELECT heat_id, _change AS change FROM staged WHERE _change IN ('inserted', 'updated')"
+        )
     elif file.kind == "attendance":
         heat_ids = (
             "SELECT DISTINCT heat_id, 'attended' AS change FROM staged WHERE _change = 'inserted'"
@@ -269,24 +279,65 @@ def stored_attributes(kind: str) -> list[str]:
     return own + derived
 
 
-def _stage_keyed(store: Store, kind: str, member: str) -> None:
-    """Classify each incoming row as inserted, updated or unchanged, in one statement."""
+def _stage_keyed(
+    store: Store, file: FileImport, member: str, allow_previously_erased: bool = False
+) -> None:
+    """Classify each incoming row as inserted, updated or unchanged, in one statement.
+
+    A person on the suppression list (erased at their request) is rejected as previously-erased
+    unless `allow_previously_erased` (new consent), which takes them off the list.
+    """
+    kind = file.kind
     ref = REF_COLUMNS[kind]
     attributes = stored_attributes(kind)
     same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM t.{c}" for c in attributes)
-    heat_id = ", coalesce(t.heat_id, gen_random_uuid()) AS heat_id" if kind in PERSON_KINDS else ""
+    person = kind in PERSON_KINDS
+    heat_id = ", coalesce(t.heat_id, gen_random_uuid()) AS heat_id" if person else ""
+    erased = (
+        f"""EXISTS (SELECT 1 FROM suppression_list AS x WHERE x.member = $member
+                    AND x.kind = '{kind}' AND x.identity_hash = {identity_hash_sql("i")})"""
+        if person
+        else "false"
+    )
     store.con.execute(
         f"""
         CREATE TEMP TABLE staged AS
-        SELECT i.*{heat_id},
-               CASE WHEN t.{ref} IS NULL THEN 'inserted'
-                    WHEN {same} THEN 'unchanged'
-                    ELSE 'updated' END AS _change
-        FROM incoming AS i
-        LEFT JOIN {kind} AS t ON t.member = $member AND t.{ref} = i.{ref}
+        SELECT *, CASE WHEN _erased AND NOT $allow THEN 'rejected'
+                       WHEN _exists IS NULL THEN 'inserted'
+                       WHEN _same THEN 'unchanged'
+                       ELSE 'updated' END AS _change
+        FROM (
+            SELECT i.*{heat_id}, t.{ref} AS _exists, {same} AS _same, {erased} AS _erased
+            FROM incoming AS i
+            LEFT JOIN {kind} AS t ON t.member = $member AND t.{ref} = i.{ref}
+        )
         """,
-        {"member": member},
+        {"member": member, "allow": allow_previously_erased},
     )
+    erased_rows = store.con.execute(
+        f"SELECT {INDEX}, {ROW}, {ref}, _erased FROM staged WHERE _erased"
+    ).pl()
+    if erased_rows.is_empty():
+        return
+    if allow_previously_erased:
+        store.con.execute(
+            f"""
+            DELETE FROM suppression_list AS x
+            WHERE x.member = $member AND x.kind = '{kind}' AND x.identity_hash IN (
+                SELECT {identity_hash_sql("s")} FROM staged AS s WHERE s._erased)
+            """,
+            {"member": member},
+        )
+        store.audit(
+            "readmit",
+            member=member,
+            sha256=file.result.raw.sha256,
+            details={"kind": kind, "people": erased_rows.height, "reason": "new consent"},
+        )
+    else:
+        file.result = _with_reference_findings(
+            file.result, erased_rows, [(ref, "_erased", "previously-erased")]
+        )
 
 
 def _write_keyed(store: Store, kind: str, member: str, batch_id: int, now: dt.datetime) -> None:
@@ -345,18 +396,22 @@ def _stage_attendance(store: Store, file: FileImport, member: str) -> None:
         file.result = _with_reference_findings(file.result, unknown)
 
 
-def _with_reference_findings(result: ValidationResult, unknown: pl.DataFrame) -> ValidationResult:
-    """The validation result with unknown-student/unknown-activity findings added."""
-    sheet = f"{result.raw.sheet}!" if result.raw.sheet else ""
-    parts = []
-    for name, flag, code in (
+def _with_reference_findings(
+    result: ValidationResult,
+    rejected: pl.DataFrame,
+    flags: Sequence[tuple[str, str, str]] = (
         ("student_ref", "_no_student", "unknown-student"),
         ("activity_ref", "_no_activity", "unknown-activity"),
-    ):
+    ),
+) -> ValidationResult:
+    """The validation result with findings only the store can make (field, flag, code) added."""
+    sheet = f"{result.raw.sheet}!" if result.raw.sheet else ""
+    parts = []
+    for name, flag, code in flags:
         heading = result.header.columns[name]
         letter = _column_letter(result.header.positions[name])
         parts.append(
-            unknown.filter(pl.col(flag)).select(
+            rejected.filter(pl.col(flag)).select(
                 pl.col(ROW).cast(pl.Int64).alias("row"),
                 pl.format(f"{sheet}{letter}{{}}", pl.col(ROW)).alias("cell"),
                 pl.lit(heading).alias("column"),
@@ -370,7 +425,7 @@ def _with_reference_findings(result: ValidationResult, unknown: pl.DataFrame) ->
     findings = pl.concat([result.findings, *parts], how="vertical_relaxed").sort(
         "row", nulls_last=False, maintain_order=True
     )
-    invalid = pl.concat([result.invalid_index, unknown[INDEX].cast(pl.UInt32)]).unique().sort()
+    invalid = pl.concat([result.invalid_index, rejected[INDEX].cast(pl.UInt32)]).unique().sort()
     return dataclasses.replace(result, findings=findings, invalid_index=invalid)
 
 

@@ -22,7 +22,7 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def _parse_day(value: str | None) -> dt.date | None:
+def parse_day(value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
@@ -52,7 +52,7 @@ AsOfOption = Annotated[
     dt.date | None,
     typer.Option(
         "--as-of",
-        parser=_parse_day,
+        parser=parse_day,
         metavar="YYYY-MM-DD",
         help="Judge dates (age, future dates) as of this day; default today.",
     ),
@@ -76,4 +76,16 @@ DbOption = Annotated[
 ]
 MemberOption = Annotated[
     str, typer.Option("--member", "-m", help="Member code the rows belong to, e.g. KENT.")
+]
+MemberFilterOption = Annotated[
+    str | None, typer.Option("--member", "-m", help="Only this member's records.")
+]
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        "-p",
+        envvar="HEATTOOL_POLICY",
+        help="Retention policy (TOML); default the HEAT policy shipped with heattool.",
+    ),
 ]

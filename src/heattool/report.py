@@ -81,3 +81,94 @@ def _findings_table(findings: pl.DataFrame) -> Table:
     for row in findings.select(LISTED_FIELDS).iter_rows():
         table.add_row(*["" if v is None else str(v) for v in row])
     return table
+
+
+# -- retention and purge ----------------------------------------------------------------------
+
+_STATUS_STYLE = {"retained": "green", "ready-for-deletion": "yellow", "overdue": "red"}
+SHOWN_DUE = 50  # the terminal table lists this many due records; --out writes them all
+
+
+def retention_document(policy, result: pl.DataFrame, due: pl.DataFrame, as_of) -> dict[str, Any]:
+    """What `retention --format json` prints: counts by status and rule, and the due records."""
+    from heattool.rules.render import result_view, status_counts
+
+    return {
+        "policy": {"name": policy.name, "version": policy.version, "source": policy.source},
+        "as_of": as_of.isoformat(),
+        "records": result.height,
+        "counts": status_counts(result),
+        "by_rule": _by_rule(result).to_dicts(),
+        "deletion_ready": result_view(due).to_dicts(),
+    }
+
+
+def _by_rule(result: pl.DataFrame) -> pl.DataFrame:
+    return (
+        result.group_by("rule", "status").len("records").sort("rule", "status")
+        if result.height
+        else pl.DataFrame(schema={"rule": pl.String, "status": pl.String, "records": pl.UInt32})
+    )
+
+
+def render_retention(console: Console, policy, result: pl.DataFrame, due: pl.DataFrame, as_of):
+    """Counts by rule and status, then the records that must go, with why and by when."""
+    from heattool.rules.render import status_counts
+
+    console.print(
+        f"[bold]{policy.name}[/] as of {as_of.isoformat()}: {result.height} records, "
+        + ", ".join(f"{n} {status}" for status, n in status_counts(result).items())
+    )
+    counts = Table(title_justify="left", pad_edge=False)
+    for name in ("rule", "status", "records"):
+        counts.add_column(name, justify="right" if name == "records" else "left")
+    for rule, status, n in _by_rule(result).iter_rows():
+        counts.add_row(str(rule), f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", str(n))
+    console.print(counts)
+    if due.is_empty():
+        console.print("Nothing is ready for deletion.")
+        return
+    ids = [c for c in ("member", "kind", "ref", "heat_id") if c in due.columns]
+    table = Table(title="Ready for deletion", title_justify="left", pad_edge=False)
+    for name in [*ids, "status", "delete_by", "reason"]:
+        table.add_column(name, overflow="fold", no_wrap=name != "reason")
+    for row in due.head(SHOWN_DUE).select(*ids, "status", "delete_by", "reason").iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    if due.height > SHOWN_DUE:
+        console.print(f"  ... and {due.height - SHOWN_DUE} more (--out FILE writes them all)")
+
+
+def render_purge(console: Console, outcome) -> None:
+    plan = outcome.plan
+    scope = f" of member {outcome.member}" if outcome.member else ""
+    rules = ", ".join(f"{r['people']} {r['rule']} {r['status']}" for r in plan.by_rule)
+    if plan.people.is_empty():
+        console.print(f"Nothing{scope} is ready for deletion on {outcome.as_of}; nothing deleted.")
+    elif outcome.dry_run:
+        console.print(
+            f"dry run: would delete {plan.people.height} records{scope} due on "
+            f"{outcome.as_of} ({rules}); nothing was deleted"
+        )
+    elif outcome.declined:
+        console.print("Nothing deleted.")
+    else:
+        rows = ", ".join(f"{n} {t}" for t, n in outcome.receipt.rows_deleted.items() if n)
+        console.print(
+            f"deleted {plan.people.height} records{scope} due on {outcome.as_of} ({rules}): "
+            f"{rows}\nreceipt: {outcome.receipt_path} (audit event "
+            f"{outcome.receipt.event_id})"
+        )
+
+
+def render_frame(console: Console, frame: pl.DataFrame, *, empty: str) -> None:
+    """A small frame as a table, or a line saying there is nothing."""
+    if frame.is_empty():
+        console.print(empty)
+        return
+    table = Table(pad_edge=False)
+    for name in frame.columns:
+        table.add_column(name, no_wrap=True)
+    for row in frame.iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
