@@ -60,6 +60,16 @@ def read_upload(path: Path, *, sheet: str | None = None, encoding: str | None = 
         return RawTable(path, frame, digest, "xlsx", sheet=sheet_name)
     if sheet is not None:
         raise UnreadableInput(f"{path}: --sheet applies to Excel files only; this is a CSV file")
+    if encoding is None or _codec(encoding) == "utf-8":
+        # Polars checks UTF-8 as it parses; decoding in Python first would only cost time.
+        body = data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
+        _refuse_binary(path, body, "utf-8")
+        delimiter = sniff_delimiter(body[:65536].decode("utf-8", errors="ignore"))
+        try:
+            frame = _parse_csv(path, body, delimiter)
+            return RawTable(path, frame, digest, "csv", encoding="utf-8", delimiter=delimiter)
+        except _NotUtf8:
+            pass  # find the bad byte, or read it as Windows-1252, below
     utf8, used, note = _to_utf8(path, data, encoding)
     delimiter = sniff_delimiter(utf8[:65536].decode("utf-8", errors="ignore"))
     frame = _parse_csv(path, utf8, delimiter)
@@ -79,14 +89,8 @@ def _to_utf8(path: Path, data: bytes, encoding: str | None) -> tuple[bytes, str,
     # A UTF-8 byte-order mark is never a heading, whatever encoding the rest is in.
     data = data[bom:]
     chosen = encoding or "utf-8"
-    try:
-        codec = codecs.lookup(chosen).name
-    except LookupError:
-        raise UnreadableInput(f"unknown encoding '{chosen}'; try utf-8 or cp1252") from None
-    if b"\x00" in data[:8192] and not codec.startswith("utf-16"):
-        raise UnreadableInput(
-            f"{path}: looks like a binary file, not CSV text; upload a .csv or .xlsx file"
-        )
+    codec = _codec(chosen)
+    _refuse_binary(path, data, codec)
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -103,6 +107,24 @@ def _to_utf8(path: Path, data: bytes, encoding: str | None) -> tuple[bytes, str,
         hint = "try --encoding cp1252" if codec == "utf-8" else "try --encoding utf-8"
         raise UnreadableInput(f"{path}: not {chosen} at {where}; {hint}") from None
     return (data if codec == "utf-8" else text.encode("utf-8")), codec, None
+
+
+class _NotUtf8(Exception):
+    """Polars met bytes that are not UTF-8."""
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise UnreadableInput(f"unknown encoding '{name}'; try utf-8 or cp1252") from None
+
+
+def _refuse_binary(path: Path, data: bytes, codec: str) -> None:
+    if b"\x00" in data[:8192] and not codec.startswith("utf-16"):
+        raise UnreadableInput(
+            f"{path}: looks like a binary file, not CSV text; upload a .csv or .xlsx file"
+        )
 
 
 def sniff_delimiter(text: str) -> str:
@@ -132,6 +154,8 @@ def _parse_csv(path: Path, data: bytes, delimiter: str) -> pl.DataFrame:
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         reason = str(exc).splitlines()[0]
+        if "utf-8" in reason.lower() or "utf8" in reason.lower():
+            raise _NotUtf8 from None
         if "more fields" in reason:
             reason = "a row has more cells than the header row"
         raise UnreadableInput(

@@ -42,26 +42,14 @@ _YES = ("yes", "y", "true", "1")
 _NO = ("no", "n", "false", "0")
 
 
-_EDGE_SPACE = (" ", "\t", "\r", "\n", "\u00a0")
-
-
 def clean_text(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     """Select `columns` (new name -> old name), trimmed, with empty cells as null.
 
-    Most cells need neither, so a cheap scan first finds the columns that do.
+    Most cells need neither, so one cheap scan per column first finds the columns that do.
     """
     needs_cleaning = (
         frame.select(
-            pl.any_horizontal(
-                pl.col(old).str.len_bytes() == 0,
-                *(
-                    pl.col(old).str.starts_with(c) | pl.col(old).str.ends_with(c)
-                    for c in _EDGE_SPACE
-                ),
-            )
-            .any()
-            .alias(new)
-            for new, old in columns.items()
+            pl.col(old).str.contains(r"^\s|\s$|^$").any().alias(new) for new, old in columns.items()
         ).row(0, named=True)
         if columns
         else {}
@@ -86,21 +74,32 @@ def parse_date(text: pl.Series) -> pl.Series:
     is tried only on the cells no earlier format could read, so a column written one way costs
     about one pass.
     """
-    parsed = pl.Series(text.name, [None] * text.len(), dtype=pl.Date)
-    todo = text.is_not_null()
-    for fmt in _DAY_FIRST_FORMATS:
+    first, *others = _formats_by_fit(text)
+    parsed = _to_date(text, first)
+    todo = text.is_not_null() & parsed.is_null()
+    for fmt in others:
         if not todo.any():
             return parsed
         index = todo.arg_true()
-        attempt = text.gather(index).str.to_date(fmt, strict=False)
-        attempt = attempt.set(attempt.dt.year() < 1000, None)  # a two-digit year is not a year
-        parsed = parsed.scatter(index, attempt)
+        parsed = parsed.scatter(index, _to_date(text.gather(index), fmt))
         todo = todo & parsed.is_null()
     if todo.any():
         index = todo.arg_true()
         rest = pl.DataFrame({"t": text.gather(index)}).select(_parse_date_slowly(pl.col("t")))
         parsed = parsed.scatter(index, rest.to_series())
     return parsed
+
+
+def _to_date(text: pl.Series, fmt: str) -> pl.Series:
+    parsed = text.str.to_date(fmt, strict=False)
+    return parsed.set(parsed.dt.year() < 1000, None)  # a two-digit year is not a year
+
+
+def _formats_by_fit(text: pl.Series, sample: int = 200) -> list[str]:
+    """The day-first formats, the one that reads most of a sample of the column first."""
+    head = text.drop_nulls().head(sample)
+    fits = {f: head.str.to_date(f, strict=False).null_count() for f in _DAY_FIRST_FORMATS}
+    return sorted(_DAY_FIRST_FORMATS, key=lambda f: fits[f])
 
 
 def _parse_date_slowly(text: pl.Expr) -> pl.Expr:

@@ -162,7 +162,7 @@ def validate_table(
     row_findings = row_findings.unique(subset=[INDEX, "field"], keep="first", maintain_order=True)
     # A missing column is one whole-file finding, not a finding in every row.
     row_findings = row_findings.filter(~pl.col("field").is_in(header.missing))
-    findings = _describe(row_findings, text, raw, header, letters)
+    findings = _describe(row_findings, raw, header, letters)
     file_findings = _file_findings(raw, header)
     if file_findings.height:
         findings = pl.concat([file_findings, findings])
@@ -197,22 +197,14 @@ def _pandera_findings(
     )
 
 
-def _describe(
-    found: pl.DataFrame, text: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: dict
-) -> pl.DataFrame:
+def _describe(found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: dict) -> pl.DataFrame:
     """Add row, cell, original heading, the cell's text and the message to each finding."""
     if found.is_empty():
         return pl.DataFrame(schema=FINDING_SCHEMA)
-    original = raw.frame.with_row_index(INDEX).select(
-        INDEX, *[pl.col(h).alias(c) for c, h in header.columns.items()]
-    )
     values = []
-    for name, group in found.partition_by("field", as_dict=True).items():
-        name = name[0]
-        cells = group.join(
-            original.select(INDEX, pl.col(name).alias("value")), on=INDEX, how="left"
-        )
-        values.append(cells)
+    for (name,), group in found.partition_by("field", as_dict=True).items():
+        cells = raw.frame.get_column(header.columns[name]).gather(group[INDEX])
+        values.append(group.with_columns(cells.alias("value")))
     found = pl.concat(values)
     sheet = f"{raw.sheet}!" if raw.sheet else ""
     pairs = found.select("field", "code").unique().rows()
