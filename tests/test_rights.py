@@ -332,3 +332,25 @@ def test_erase_and_access_cover_every_personal_table(invoke, db):
             left = store.con.execute(f"SELECT count(*) FROM {table} WHERE {predicate}").fetchone()
             store.con.unregister("people")
             assert left == (0,), table
+
+
+def test_summary_breaks_down_entry_years_and_retention(invoke, db):
+    result = invoke("summary", "--db", db, "--as-of", AS_OF, "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    years = {row["entry_year"]: row for row in document["entry_years"]}
+    assert years["2027/28"]["people"] == 5
+    assert years["2025/26"] == {
+        "member": "KENT",
+        "entry_year": "2025/26",
+        "people": 2,
+        "overridden": 1,
+    }
+    assert years["none"]["people"] == 1  # S0008 has no date of birth
+    assert document["retention"] == {
+        "as_of": AS_OF,
+        "by_member_and_status": [
+            {"member": "KENT", "status": "overdue", "people": 1},
+            {"member": "KENT", "status": "retained", "people": 16},
+        ],
+    }

@@ -59,7 +59,9 @@ def stderr() -> Console:
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
     """Print one line to stderr and return the Exit to raise."""
-    stderr().print(f"[red]error:[/] {message}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    stderr().print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False)
     return typer.Exit(int(code))
 
 
@@ -251,8 +253,11 @@ def summary(
     ] = None,
     db: DbOption = None,
     output_format: FormatOption = OutputFormat.text,
+    as_of: AsOfOption = None,
+    policy: PolicyOption = None,
 ) -> None:
-    """Count the records in the store per member and kind, and list the last imports.
+    """Count the records per member and kind, their entry years and retention status,
+    and list the last imports.
 
     Examples:
 
@@ -263,7 +268,9 @@ def summary(
     from heattool.importer import render_summary, store_summary
     from heattool.store import key_from_env
 
-    document = store_summary(db, key_from_env(), member)
+    from heattool.rules.policy import load_policy
+
+    document = store_summary(db, key_from_env(), member, policy=load_policy(policy), as_of=as_of)
     if output_format is OutputFormat.json:
         import json
 

@@ -447,9 +447,21 @@ _KIND_TABLES = ("students", "activities", "attendance", "ambassadors")
 
 
 def store_summary(
-    db: Path | str | None = None, key: str | None = None, member: str | None = None
+    db: Path | str | None = None,
+    key: str | None = None,
+    member: str | None = None,
+    *,
+    policy: Any = None,
+    as_of: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Counts per member and kind and the last imports; only `member`'s when one is given."""
+    """Counts per member and kind, entry years, retention status and the last imports.
+
+    Only `member`'s when one is given. Retention is judged by `policy` (default the HEAT
+    policy) as of `as_of` (default today).
+    """
+    from heattool.retention_store import store_retention
+    from heattool.rules.policy import load_policy
+
     target = resolve_db_path(db)
     if target != MEMORY and not Path(target).exists():
         raise StoreError(f"no store at {target}; create it with heattool import")
@@ -479,9 +491,35 @@ def store_summary(
             .pl()
             .to_dicts()
         )
+        people = " UNION ALL ".join(
+            f"SELECT member, expected_he_entry_year, entry_year_label, entry_year_source "
+            f"FROM {t} {where}"
+            for t in ("students", "ambassadors")
+        )
+        entry_years = (
+            store.con.execute(
+                f"""
+                SELECT member, expected_he_entry_year AS year,
+                       coalesce(entry_year_label, 'none') AS entry_year, count(*) AS people,
+                       count(*) FILTER (entry_year_source = 'override') AS overridden
+                FROM ({people}) GROUP BY ALL ORDER BY member, year NULLS LAST
+                """,
+                params,
+            )
+            .pl()
+            .drop("year")
+            .to_dicts()
+        )
+        as_of = as_of or dt.date.today()
+        judged = store_retention(store, policy or load_policy(), as_of, member)
+        retention = (
+            judged.group_by("member", "status").len("people").sort("member", "status").to_dicts()
+        )
     return {
         "db": str(target),
         "members": [{"member": m, **kinds} for m, kinds in table.items()],
+        "entry_years": entry_years,
+        "retention": {"as_of": as_of.isoformat(), "by_member_and_status": retention},
         "recent_imports": imports,
     }
 
@@ -535,6 +573,21 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     for row in summary["members"]:
         counts.add_row(row["member"], *(str(row[k]) for k in _KIND_TABLES))
     console.print(counts)
+    years = Table(title="Expected HE entry year", title_justify="left", box=box.SIMPLE)
+    for name in ("member", "entry year", "people", "overridden"):
+        years.add_column(name, justify="right" if name in ("people", "overridden") else "left")
+    for row in summary["entry_years"]:
+        years.add_row(row["member"], row["entry_year"], str(row["people"]), str(row["overridden"]))
+    console.print(years)
+    retention = summary["retention"]
+    statuses = Table(
+        title=f"Retention as of {retention['as_of']}", title_justify="left", box=box.SIMPLE
+    )
+    for name in ("member", "status", "people"):
+        statuses.add_column(name, justify="right" if name == "people" else "left")
+    for row in retention["by_member_and_status"]:
+        statuses.add_row(row["member"], row["status"], str(row["people"]))
+    console.print(statuses)
     imports = Table(title="Last imports", title_justify="left", box=box.SIMPLE)
     numbers = ("rows", "inserted", "updated", "unchanged", "rejected")
     for name in ("batch", "member", "kind", "file", "imported (UTC)", *numbers):
