@@ -266,9 +266,8 @@ def summary(
         heattool summary --member KENT --format json
     """
     from heattool.importer import render_summary, store_summary
-    from heattool.store import key_from_env
-
     from heattool.rules.policy import load_policy
+    from heattool.store import key_from_env
 
     document = store_summary(db, key_from_env(), member, policy=load_policy(policy), as_of=as_of)
     if output_format is OutputFormat.json:
