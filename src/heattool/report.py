@@ -128,7 +128,7 @@ def render_retention(console: Console, policy, result: pl.DataFrame, due: pl.Dat
     if due.is_empty():
         console.print("Nothing is ready for deletion.")
         return
-    ids = [c for c in ("member", "kind", "ref", "heat_id") if c in due.columns]
+    ids = [c for c in ("member", "kind", "ref") if c in due.columns]  # heat_ids: in --out
     table = Table(title="Ready for deletion", title_justify="left", pad_edge=False)
     for name in [*ids, "status", "delete_by", "reason"]:
         table.add_column(name, overflow="fold", no_wrap=name != "reason")
