@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +15,17 @@ from heattool.errors import UnreadableInput
 
 MEMBER = "KENT"
 AS_OF = "2026-11-24"  # a fixed day, so the demo shows the same thing on every machine
+MARKER = ".heattool-demo"  # a folder holding this was made by the demo and may be rebuilt
+DB = "heattool.duckdb"
+KINDS = ("activities", "students", "attendance", "ambassadors")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of the demo and what it shows; `args` may depend on earlier steps."""
+
+    purpose: str
+    args: list[str] | Callable[[], list[str]]
 
 
 def examples_folder() -> Path:
@@ -27,16 +39,19 @@ def examples_folder() -> Path:
     raise UnreadableInput("the bundled examples are not found; run the demo from a clone")
 
 
-def steps() -> list[tuple[str, list[str]]]:
-    """The demo's commands, in order, with what each shows; paths are inside the demo folder."""
-    kinds = ("students", "activities", "attendance", "ambassadors")
+def steps() -> list[Step]:
+    """The demo's commands, in order; paths are inside the demo folder."""
+    store = ["--db", DB]
     return [
-        ("A clean upload of each kind passes.", ["validate", *(f"uploads/{k}.csv" for k in kinds)]),
-        (
+        Step(
+            "A clean upload of each kind passes.",
+            ["validate", *(f"uploads/{k}.csv" for k in KINDS)],
+        ),
+        Step(
             "An Excel workbook is read from its first non-empty sheet.",
             ["validate", "uploads/students.xlsx"],
         ),
-        (
+        Step(
             "A messy upload: every problem with its spreadsheet row, cell and fix.",
             [
                 "validate",
@@ -47,32 +62,144 @@ def steps() -> list[tuple[str, list[str]]]:
                 "out/messy_students.errors.csv",
             ],
         ),
+        Step(
+            "The clean uploads load into the store, activities and students before attendance.",
+            ["import", *(f"uploads/{k}.csv" for k in KINDS), "--member", MEMBER, *store],
+        ),
+        Step(
+            "The messy upload loads its valid rows; the rest go to a rejects file.",
+            [
+                "import",
+                "uploads/messy_students.csv",
+                "--member",
+                MEMBER,
+                "--as-of",
+                AS_OF,
+                "--rejects-out",
+                "out/messy_students.rejects.csv",
+                *store,
+            ],
+        ),
+        Step(
+            "What the store holds: counts, entry years, retention, the last imports.",
+            ["summary", "--member", MEMBER, "--as-of", AS_OF, *store],
+        ),
+        Step(
+            "Retention: who is kept, who is due for deletion and why.",
+            [
+                "retention",
+                "--member",
+                MEMBER,
+                "--as-of",
+                AS_OF,
+                "--out",
+                "out/deletion-ready.csv",
+                *store,
+            ],
+        ),
+        Step(
+            "Deletion, rehearsed: what purge would delete today (--yes would do it).",
+            ["purge", "--as-of", AS_OF, "--member", MEMBER, "--dry-run", *store],
+        ),
+        Step(
+            "A HESA track request for 2026, its manifest, and who was left out and why.",
+            [
+                "track-request",
+                "--target",
+                "hesa",
+                "--year",
+                "2026",
+                "--member",
+                MEMBER,
+                "--out",
+                "out/hesa-2026.csv",
+                "--excluded-out",
+                "out/hesa-2026.excluded.csv",
+                *store,
+            ],
+        ),
+        Step(
+            "A data-subject request: find the person...",
+            [
+                "subject",
+                "find",
+                "--forename",
+                "Amelia",
+                "--surname",
+                "Hughes",
+                "--dob",
+                "2009-03-14",
+                "--member",
+                MEMBER,
+                *store,
+            ],
+        ),
+        Step(
+            "...and give them everything held about them.",
+            lambda: [
+                "subject",
+                "access",
+                _heat_id_of("Amelia", "Hughes", "2009-03-14"),
+                "--member",
+                MEMBER,
+                "--out",
+                "out/subject-access.json",
+                *store,
+            ],
+        ),
     ]
 
 
-def run_demo(folder: Path, console: Console, run: Callable[[list[str]], int]) -> int:
-    """Copy the examples into `folder` and run each step; returns how many steps ran."""
-    folder = Path(folder)
-    uploads = folder / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    (folder / "out").mkdir(exist_ok=True)
-    source = examples_folder()
-    for example in sorted(source.iterdir()):
+def _heat_id_of(forename: str, surname: str, dob: str) -> str:
+    import datetime as dt
+
+    from heattool.rights import find_in_store
+    from heattool.store import key_from_env
+
+    found = find_in_store(
+        DB, key_from_env(), forename, surname, dt.date.fromisoformat(dob), None, MEMBER
+    )
+    return found["heat_id"][0]
+
+
+def prepare(folder: Path) -> None:
+    """A fresh demo folder with the examples in `uploads/`; a former demo folder is rebuilt."""
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / MARKER).exists():
+            raise UnreadableInput(
+                f"{folder} exists and was not made by the demo; give --dir a new folder"
+            )
+        shutil.rmtree(folder)
+    (folder / "uploads").mkdir(parents=True)
+    (folder / "out").mkdir()
+    (folder / MARKER).write_text("made by heattool demo; rebuilt by the next run\n")
+    for example in sorted(examples_folder().iterdir()):
         if example.suffix in {".csv", ".xlsx"}:
-            shutil.copy2(example, uploads / example.name)
+            shutil.copy2(example, folder / "uploads" / example.name)
+
+
+def run_demo(folder: Path, console: Console, run: Callable[[list[str]], int]) -> int:
+    """Build the demo folder and run each step in it; returns how many steps ran."""
+    folder = Path(folder)
+    prepare(folder)
     console.print(f"[bold]heattool demo[/] in {folder} (member {MEMBER}, as of {AS_OF})")
     console.print(f"$ cd {folder}\n", markup=False)
     done = 0
     home = Path.cwd()
     os.chdir(folder)
     try:
-        for number, (purpose, args) in enumerate(steps(), start=1):
-            console.rule(f"[bold]{number}. {purpose}")
+        for number, step in enumerate(steps(), start=1):
+            args = step.args() if callable(step.args) else step.args
+            console.rule(f"[bold]{number}. {step.purpose}")
             console.print(f"$ heattool {' '.join(args)}", markup=False)
             code = run(args)
             console.print(f"[dim](exit code {code})[/]\n")
             done += 1
     finally:
         os.chdir(home)
-    console.print(f"Everything the demo made is in {folder}: explore it, or run the steps again.")
+    console.print(
+        f"Everything the demo made is in {folder}: the store ({DB}), the uploads, and in out/ "
+        "the errors, rejects, deletion-ready list, track request with its manifest and the "
+        "subject access package. Explore it, or query the store with any DuckDB client."
+    )
     return done

@@ -591,7 +591,7 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     imports = Table(title="Last imports", title_justify="left", box=box.SIMPLE)
     numbers = ("rows", "inserted", "updated", "unchanged", "rejected")
     for name in ("batch", "member", "kind", "file", "imported (UTC)", *numbers):
-        imports.add_column(name, justify="right" if name in numbers else "left")
+        imports.add_column(name, justify="right" if name in numbers else "left", no_wrap=True)
     for row in summary["recent_imports"]:
         imports.add_row(
             str(row["batch_id"]),
