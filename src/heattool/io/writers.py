@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,9 @@ import polars as pl
 from heattool.errors import UnreadableInput
 
 PRIVATE_MODE = 0o600
+PRIVATE_UMASK = 0o077
+UTF8_BOM = "\ufeff".encode()
+_CHUNK = 1 << 22
 _FORMULA_START = r"^[=+\-@\t\r]"  # what Excel, LibreOffice and Sheets may run as a formula
 
 
@@ -49,3 +55,72 @@ def write_json(document: Any, path: Path) -> None:
     with open_private(path, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2, default=str)
         handle.write("\n")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _excel_safe_sql(column: str) -> str:
+    name = _sql_name(column)
+    formula = _sql_text(_FORMULA_START)  # RE2 reads \t and \r as Python's re does
+    neutralised = f"CASE WHEN regexp_matches({name}, {formula}) THEN concat(chr(39), {name})"
+    return f"{neutralised} ELSE {name} END AS {name}"
+
+
+@contextlib.contextmanager
+def _private_files() -> Iterator[None]:
+    old = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def write_query(con: Any, query: str, path: Path, file_format: str = "csv") -> str:
+    """Write a DuckDB query's rows straight from the database, mode 0600; returns the sha256.
+
+    CSV is UTF-8 with a BOM and Excel-safe like `write_csv` (text columns neutralised in SQL);
+    Parquet keeps the column types. Millions of rows never pass through Python.
+    """
+    import duckdb
+
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    if file_format == "csv":
+        columns = con.execute(f"DESCRIBE {query}").fetchall()
+        select = ", ".join(
+            _excel_safe_sql(name) if kind == "VARCHAR" else _sql_name(name)
+            for name, kind, *_ in columns
+        )
+        copy = f"COPY (SELECT {select} FROM ({query})) TO {_sql_text(str(partial))} (HEADER)"
+    else:
+        copy = f"COPY ({query}) TO {_sql_text(str(partial))} (FORMAT parquet)"
+    digest = hashlib.sha256()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _private_files():
+            con.execute(copy)
+        if file_format == "csv":
+            with open(partial, "rb") as source, open_private(path, "wb") as target:
+                digest.update(UTF8_BOM)
+                target.write(UTF8_BOM)
+                while chunk := source.read(_CHUNK):
+                    digest.update(chunk)
+                    target.write(chunk)
+        else:
+            with open(partial, "rb") as source:
+                while chunk := source.read(_CHUNK):
+                    digest.update(chunk)
+            os.chmod(partial, PRIVATE_MODE)
+            os.replace(partial, path)
+    except (OSError, duckdb.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
+        raise UnreadableInput(f"{path}: cannot write ({reason})") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return digest.hexdigest()

@@ -3,7 +3,8 @@
 A policy is a `[policy]` table (name, version), optional `[settings]` (when expired records become
 ready for deletion and when they must be gone) and a list of `[[rule]]` tables. Each rule names the
 record kinds it covers, an optional condition, a period, the anchor date it counts from and an
-action. For each record the first rule whose kind and condition match decides. README.md
+action. For each record the first rule whose kind and condition match decides. Optional
+`[track.<target>]` tables say who may be sent for linkage (see `track.py`). README.md
 ("Rules and retention policies") documents the language; `heat.toml` is the default.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from heattool.errors import BadPolicy
 from heattool.rules._toml import check_keys, describe, read_toml
 from heattool.rules.calendar import AnnualDate, Period
+from heattool.rules.track import TrackTarget, parse_tracks
 
 POLICY_ENV = "HEATTOOL_POLICY"
 DEFAULT_POLICY = "heat.toml"
@@ -267,6 +269,7 @@ class Policy:
     settings: Settings = field(default_factory=Settings)
     version: str = ""
     description: str = ""
+    tracks: dict[str, TrackTarget] = field(default_factory=dict)  # [track.<target>] tables
 
     def fields(self) -> dict[str, str | None]:
         """Every column the policy reads, with the type it asks of it (None: any)."""
@@ -297,7 +300,7 @@ def policy_from_text(text: str, source: str = "policy.toml") -> Policy:
 
 def parse_policy(data: dict[str, Any], source: str) -> Policy:
     """Check a parsed policy document and build the Policy; BadPolicy names file, rule, reason."""
-    check_keys(source, data, ["policy", "rule"], ["settings"])
+    check_keys(source, data, ["policy", "rule"], ["settings", "track"])
     meta = check_keys(f"{source}: [policy]", data["policy"], ["name"], ["version", "description"])
     for key in ("name", "description"):
         if key in meta and not isinstance(meta[key], str):
@@ -316,8 +319,15 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
             raise BadPolicy(f"{source}: rule '{rule.name}': another rule has this name")
         _check_reachable(source, rule, rules)
         rules.append(rule)
+    tracks = parse_tracks(source, data.get("track", {}), settings.earliest_track_year)
     policy = Policy(
-        meta["name"], source, tuple(rules), settings, str(version), meta.get("description", "")
+        meta["name"],
+        source,
+        tuple(rules),
+        settings,
+        str(version),
+        meta.get("description", ""),
+        tracks,
     )
     _check_field_types(policy)
     return policy

@@ -1,0 +1,607 @@
+"""`heattool track-request`: eligibility and reasons, the file, manifest, batch and isolation."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import stat
+import tempfile
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from heattool.rules.policy import default_policy_path, load_policy
+from heattool.store import Store
+from heattool.tracking import FILE_COLUMNS, track_request
+
+POLICY = load_policy()
+STUDENT = {
+    "member": "KENT",
+    "forename": "Ann",
+    "surname": "Lee",
+    "date_of_birth": dt.date(2007, 10, 1),
+    "postcode": "CT1 2EH",
+    "sex": "10",
+    "permission_to_track": True,
+    "expected_he_entry_year": 2026,
+    "withdrawn_on": None,
+}
+AMBASSADOR = {
+    **{k: v for k, v in STUDENT.items() if k != "sex"},
+    "heat_privacy_notice": True,
+    "hesa_privacy_notice": True,
+}
+REF = {"students": "student_ref", "ambassadors": "ambassador_ref"}
+SCHEMA = {
+    "date_of_birth": pl.Date,
+    "withdrawn_on": pl.Date,
+    "expected_he_entry_year": pl.Int32,
+    "permission_to_track": pl.Boolean,
+    "heat_privacy_notice": pl.Boolean,
+    "hesa_privacy_notice": pl.Boolean,
+    "forename": pl.String,
+    "surname": pl.String,
+    "postcode": pl.String,
+    "sex": pl.String,
+}
+
+
+def add_people(store: Store, kind: str, rows: list[dict]) -> list[str]:
+    """Insert people straight into the store (as an import would leave them); their heat_ids."""
+    base = STUDENT if kind == "students" else AMBASSADOR
+    records = [{**base, **row} for row in rows]
+    for number, record in enumerate(records):
+        record.setdefault("ref", f"{kind[0].upper()}{number:04d}")
+    frame = pl.DataFrame(
+        records, schema_overrides={k: v for k, v in SCHEMA.items() if k in records[0]}
+    )
+    for member in frame["member"].unique():
+        store.ensure_member(member)
+    store.con.register("new_people", frame.rename({"ref": REF[kind]}))
+    try:
+        return [
+            str(r[0])
+            for r in store.con.execute(
+                f"INSERT INTO {kind} BY NAME SELECT *, gen_random_uuid() AS heat_id, "
+                "TIMESTAMP '2026-01-05' AS created_at, TIMESTAMP '2026-01-05' AS updated_at, "
+                "1 AS batch_id FROM new_people RETURNING heat_id"
+            ).fetchall()
+        ]
+    finally:
+        store.con.unregister("new_people")
+
+
+@pytest.fixture
+def store():
+    with Store.open(":memory:") as opened:
+        opened.migrate()
+        yield opened
+
+
+def file_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def reason_of(store: Store, kind: str, row: dict, target: str = "hesa", year: int = 2026):
+    """The one reason the person is excluded for, or None when they are sent."""
+    add_people(store, kind, [row])
+    result = track_request(store, POLICY, target, year, dry_run=True)
+    assert result.records + result.excluded_total == 1
+    return next((code for code, n in result.excluded.items() if n), None)
+
+
+# --- eligibility, one reason at a time -----------------------------------------------------------
+
+REASONS = [
+    ("students", {}, None),
+    ("students", {"permission_to_track": False}, "no-permission"),
+    ("students", {"permission_to_track": None}, "no-permission"),
+    ("students", {"withdrawn_on": dt.date(2026, 3, 1)}, "withdrawn"),
+    ("students", {"forename": None}, "missing-forename"),
+    ("students", {"forename": "  "}, "missing-forename"),
+    ("students", {"surname": ""}, "missing-surname"),
+    ("students", {"date_of_birth": None}, "missing-dob"),
+    ("students", {"postcode": None}, "missing-postcode"),
+    ("students", {"postcode": "CT1 2EC"}, "invalid-postcode"),  # no C in the inward letters
+    ("students", {"postcode": "NOT A POSTCODE"}, "invalid-postcode"),
+    ("students", {"expected_he_entry_year": None}, "no-entry-year"),
+    ("students", {"sex": None}, None),  # sex is sent when known, not required
+    ("ambassadors", {}, None),
+    ("ambassadors", {"heat_privacy_notice": False}, "notice-not-served"),
+    ("ambassadors", {"hesa_privacy_notice": None}, "notice-not-served"),
+    ("ambassadors", {"permission_to_track": False}, "no-permission"),
+    ("ambassadors", {"withdrawn_on": dt.date(2026, 3, 1)}, "withdrawn"),
+    ("ambassadors", {"date_of_birth": None}, "missing-dob"),
+]
+
+
+@pytest.mark.parametrize(("kind", "change", "reason"), REASONS)
+def test_each_exclusion_reason(store, kind, change, reason):
+    assert reason_of(store, kind, change) == reason
+
+
+@pytest.mark.parametrize(
+    ("entry_year", "reason"),
+    [(2014, "outside-window"), (2015, None), (2020, None), (2026, None), (2027, "outside-window")],
+)
+def test_hesa_window_is_earliest_track_year_to_the_track_year(store, entry_year, reason):
+    assert reason_of(store, "students", {"expected_he_entry_year": entry_year}) == reason
+
+
+@pytest.mark.parametrize(("kind", "entry_year"), [("ambassadors", 2014), ("ambassadors", 2027)])
+def test_hesa_window_applies_to_ambassadors_too(store, kind, entry_year):
+    assert reason_of(store, kind, {"expected_he_entry_year": entry_year}) == "outside-window"
+
+
+@pytest.mark.parametrize(
+    ("entry_year", "reason"),
+    [
+        (2025, "outside-window"),
+        (2026, None),  # KS5 in summer 2026
+        (2027, "outside-window"),
+        (2028, None),  # KS4 (GCSEs) in summer 2026
+        (2029, "outside-window"),
+    ],
+)
+def test_npd_window_is_ks5_or_ks4_in_the_summer_of_the_track_year(store, entry_year, reason):
+    row = {"expected_he_entry_year": entry_year}
+    assert reason_of(store, "students", row, target="npd") == reason
+
+
+def test_npd_takes_no_ambassadors(store):
+    add_people(store, "ambassadors", [{}])
+    result = track_request(store, POLICY, "npd", 2026, dry_run=True)
+    assert (result.records, result.excluded_total) == (0, 0)
+
+
+def test_the_first_failing_reason_counts_and_the_list_gives_them_all(store, tmp_path):
+    add_people(
+        store,
+        "students",
+        [
+            {"ref": "S1", "permission_to_track": False, "date_of_birth": None},
+            {"ref": "S2", "withdrawn_on": dt.date(2026, 1, 1), "permission_to_track": False},
+            {"ref": "S3", "surname": None, "expected_he_entry_year": 2030},
+        ],
+    )
+    listed = tmp_path / "excluded.csv"
+    result = track_request(store, POLICY, "hesa", 2026, dry_run=True, excluded_out=listed)
+    assert {k: v for k, v in result.excluded.items() if v} == {
+        "withdrawn": 1,
+        "no-permission": 1,
+        "missing-surname": 1,
+    }
+    rows = file_rows(listed)
+    assert [(r["ref"], r["reason"], r["all_reasons"]) for r in rows] == [
+        ("S1", "no-permission", "no-permission; missing-dob"),
+        ("S2", "withdrawn", "withdrawn; no-permission"),
+        ("S3", "missing-surname", "missing-surname; outside-window"),
+    ]
+    assert list(rows[0]) == [
+        "member",
+        "kind",
+        "ref",
+        "heat_id",
+        "expected_he_entry_year",
+        "reason",
+        "all_reasons",
+    ]
+    assert "Ann" not in listed.read_text("utf-8-sig")  # refs, never names
+    assert stat.S_IMODE(listed.stat().st_mode) == 0o600
+
+
+HEAT_TOML = default_policy_path().read_text("utf-8")
+
+
+def policy_with_track(tmp_path: Path, track: str, name: str = "mine.toml") -> Path:
+    """The HEAT policy with its [track.*] tables replaced."""
+    head = HEAT_TOML.split("# Track requests", 1)[0]
+    path = tmp_path / name
+    path.write_text(head + track, encoding="utf-8")
+    return path
+
+
+def test_window_and_required_fields_come_from_the_policy(store, tmp_path):
+    path = policy_with_track(
+        tmp_path,
+        '[track.hesa]\nkinds = ["students"]\nrequired = ["forename", "surname", "sex"]\n'
+        "window = { from_year = 2020, to_offset = 1 }\n",
+    )
+    policy = load_policy(path)
+    add_people(
+        store,
+        "students",
+        [
+            {"ref": "S1", "expected_he_entry_year": 2019},
+            {"ref": "S2", "expected_he_entry_year": 2020, "postcode": None},
+            {"ref": "S3", "expected_he_entry_year": 2027, "date_of_birth": None},
+            {"ref": "S4", "expected_he_entry_year": 2028},
+            {"ref": "S5", "sex": " "},
+        ],
+    )
+    add_people(store, "ambassadors", [{}])  # not a kind this target takes
+    result = track_request(store, policy, "hesa", 2026, dry_run=True)
+    assert result.records == 2
+    assert {k: v for k, v in result.excluded.items() if v} == {
+        "outside-window": 2,
+        "missing-sex": 1,
+    }
+    assert "notice-not-served" not in result.excluded
+
+
+# --- the command: file, manifest, batch ----------------------------------------------------------
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A store file of one member: five students and two ambassadors."""
+    path = tmp_path / "heattool.duckdb"
+    with Store.open(path) as opened:
+        opened.migrate()
+        add_people(
+            opened,
+            "students",
+            [
+                {"ref": "S1", "forename": "Ann", "surname": "Lee"},
+                {
+                    "ref": "S2",
+                    "forename": "Zoë",
+                    "surname": "Ng",
+                    "date_of_birth": dt.date(2002, 3, 15),
+                    "postcode": "ME4 4AA",
+                    "sex": "11",
+                    "expected_he_entry_year": 2020,
+                },
+                {"ref": "S3", "forename": "Bob", "permission_to_track": False},
+                {"ref": "S4", "forename": "Cat", "expected_he_entry_year": 2029},
+                {"ref": "S5", "forename": "Dan", "date_of_birth": None},
+            ],
+        )
+        add_people(
+            opened,
+            "ambassadors",
+            [
+                {
+                    "ref": "A1",
+                    "forename": "Eve",
+                    "date_of_birth": dt.date(2004, 2, 3),
+                    "postcode": "CT2 7NZ",
+                    "expected_he_entry_year": 2022,
+                },
+                {"ref": "A2", "forename": "Fay", "hesa_privacy_notice": False},
+            ],
+        )
+    return path
+
+
+def query(db, sql: str, params=None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def request(invoke, db, out, *extra):
+    return invoke(
+        "track-request", "--target", "hesa", "--year", "2026", "--db", db, "--out", out, *extra
+    )
+
+
+def test_request_writes_file_manifest_batch_and_says_what_it_left_out(invoke, db, tmp_path):
+    out = tmp_path / "send" / "hesa-2026.csv"
+    result = request(invoke, db, out, "--member", "KENT")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "hesa track request for 2026 for member KENT (entry years 2015 to 2026): "
+        "3 records (1 ambassadors, 2 students)"
+    )
+    assert lines[2:] == [
+        f"  manifest {out}.manifest.json",
+        f"  batch 1 recorded in {db}",
+        "excluded: 4",
+        "  no-permission      1",
+        "  missing-dob        1",
+        "  notice-not-served  1",
+        "  outside-window     1",
+        "first hesa request for 2026 for member KENT",
+    ]
+    rows = file_rows(out)
+    assert list(rows[0]) == list(FILE_COLUMNS)
+    assert sorted((r["kind"], r["forename"], r["date_of_birth"], r["postcode"]) for r in rows) == [
+        ("ambassadors", "Eve", "2004-02-03", "CT2 7NZ"),
+        ("students", "Ann", "2007-10-01", "CT1 2EH"),
+        ("students", "Zoë", "2002-03-15", "ME4 4AA"),
+    ]
+    sent = {r["heat_id"] for r in rows}
+    stored = query(db, "SELECT heat_id::VARCHAR, student_ref FROM students")
+    assert sent < {h for h, _ in stored} | {
+        h for (h,) in query(db, "SELECT heat_id::VARCHAR FROM ambassadors")
+    }
+    assert not any(ref in out.read_text("utf-8-sig") for _, ref in stored)  # heat_id, never refs
+    assert {r["sex"] for r in rows} == {"10", "11", ""}
+    assert {r["expected_he_entry_year"] for r in rows} == {"2026", "2020", "2022"}
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+    manifest_path = Path(f"{out}.manifest.json")
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    assert stat.S_IMODE(manifest_path.stat().st_mode) == 0o600
+    assert manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert (
+        manifest["policy"]["sha256"]
+        == hashlib.sha256(default_policy_path().read_bytes()).hexdigest()
+    )
+    assert (manifest["batch_id"], manifest["target"], manifest["year"]) == (1, "hesa", 2026)
+    assert manifest["records"] == len(rows)
+    by_member_kind: dict[str, dict[str, int]] = {}
+    for row in rows:
+        kinds = by_member_kind.setdefault(row["member"], {})
+        kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+    assert manifest["counts"] == by_member_kind  # the manifest's counts equal the file
+    assert manifest["excluded_total"] == 4 and manifest["excluded"]["outside-window"] == 1
+    assert dt.datetime.fromisoformat(manifest["created_at"].rstrip("Z"))
+
+    assert query(
+        db,
+        "SELECT track_batch_id, target, year, member, file_name, records, "
+        "file_sha256 FROM track_batches",
+    ) == [(1, "hesa", 2026, "KENT", "hesa-2026.csv", 3, manifest["sha256"])]
+    recorded = query(db, "SELECT heat_id::VARCHAR FROM track_batch_records")
+    assert {h for (h,) in recorded} == sent
+    details, sha = query(
+        db, "SELECT details, sha256 FROM audit_events WHERE event = 'track-request'"
+    )[0]
+    assert sha == manifest["sha256"] and json.loads(details)["records"] == 3
+    assert not any(name in details for name in ("Ann", "Eve", "Lee", "CT2 7NZ", "S1"))
+
+
+def test_parquet_request_has_the_same_rows_with_types(invoke, db, tmp_path):
+    out = tmp_path / "hesa.parquet"
+    result = request(invoke, db, out, "--format", "parquet")
+    assert result.exit_code == 0, result.stderr
+    frame = pl.read_parquet(out)
+    assert frame.columns == list(FILE_COLUMNS)
+    assert frame.height == 3
+    assert frame.schema["date_of_birth"] == pl.Date
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    manifest = json.loads(Path(f"{out}.manifest.json").read_text("utf-8"))
+    assert manifest["format"] == "parquet"
+    assert manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_a_dry_run_writes_and_records_nothing(invoke, db, tmp_path):
+    out = tmp_path / "hesa.csv"
+    result = request(invoke, db, out, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "3 records" in result.stdout.splitlines()[0]
+    assert f"dry run: no file written, nothing recorded in {db}" in result.stdout
+    assert not out.exists() and not Path(f"{out}.manifest.json").exists()
+    assert query(db, "SELECT count(*) FROM track_batches") == [(0,)]
+    assert query(db, "SELECT count(*) FROM audit_events WHERE event = 'track-request'") == [(0,)]
+
+
+def test_a_withdrawn_person_disappears_from_the_next_request(invoke, db, tmp_path):
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    assert request(invoke, db, first).exit_code == 0
+    (heat_id,) = query(db, "SELECT heat_id::VARCHAR FROM students WHERE student_ref = 'S1'")[0]
+    assert heat_id in {r["heat_id"] for r in file_rows(first)}
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE students SET withdrawn_on = DATE '2026-11-01' WHERE student_ref = 'S1'")
+    con.execute("UPDATE students SET permission_to_track = true WHERE student_ref = 'S3'")
+    con.close()
+    result = request(invoke, db, second)
+    assert result.exit_code == 0, result.stderr
+    assert heat_id not in {r["heat_id"] for r in file_rows(second)}
+    assert len(file_rows(second)) == 3
+    assert "  withdrawn          1" in result.stdout
+    assert result.stdout.splitlines()[-1].endswith(": 1 added, 1 removed (1 withdrawn)")
+    assert result.stdout.splitlines()[-1].startswith("since batch 1 (")
+    manifest = json.loads(Path(f"{second}.manifest.json").read_text("utf-8"))
+    assert manifest["changes"]["previous_batch_id"] == 1
+    assert (manifest["changes"]["added"], manifest["changes"]["removed"]) == (1, 1)
+    assert query(
+        db, "SELECT track_batch_id, count(*) FROM track_batch_records GROUP BY 1 ORDER BY 1"
+    ) == [
+        (1, 3),
+        (2, 3),
+    ]
+
+
+def test_changes_are_counted_against_the_last_request_of_that_target_and_year(invoke, db, tmp_path):
+    assert request(invoke, db, tmp_path / "a.csv").exit_code == 0
+    npd = invoke(
+        "track-request",
+        "--target",
+        "npd",
+        "--year",
+        "2026",
+        "--db",
+        db,
+        "--out",
+        tmp_path / "n.csv",
+    )
+    assert npd.stdout.splitlines()[-1] == "first npd request for 2026"
+    again = request(invoke, db, tmp_path / "b.csv", "--member", "KENT")
+    assert again.stdout.splitlines()[-1].endswith(": 0 added, 0 removed")
+
+
+def test_the_csv_neutralises_formula_like_values(store, tmp_path):
+    add_people(
+        store,
+        "students",
+        [
+            {"forename": '=HYPERLINK("http://x")', "surname": "+44 7700"},
+            {"forename": "@SUM(A1)", "surname": "-Lee", "sex": "=1"},
+            {"forename": "Ann", "surname": "O'Neill"},
+        ],
+    )
+    out = tmp_path / "hesa.csv"
+    track_request(store, POLICY, "hesa", 2026, out=out)
+    rows = file_rows(out)
+    assert [(r["forename"], r["surname"], r["sex"]) for r in rows] == [
+        ('\'=HYPERLINK("http://x")', "'+44 7700", "10"),
+        ("'@SUM(A1)", "'-Lee", "'=1"),
+        ("Ann", "O'Neill", "10"),
+    ]
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, so Excel reads it
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--target", "ucas"], 2, "no track target 'ucas' in heat.toml; it has hesa, npd"),
+        (["--member", "MEDWAY"], 2, "has no records of member 'MEDWAY'"),
+        (["--member", "bad code"], 2, "'bad code' is not a member code"),
+        (["--year", "2010"], 2, "--year 2010: the hesa window starts at entry year 2015"),
+        (["--no-out"], 2, "give --out FILE for the request (or --dry-run to see the counts)"),
+        (
+            ["--policy", "examples/policies/kent-staff.toml"],
+            3,
+            "kent-staff.toml: no [track.<target>] tables, so nothing can be tracked",
+        ),
+    ],
+)
+def test_usage_and_policy_errors_are_one_line_with_their_exit_code(
+    invoke, db, tmp_path, args, code, message
+):
+    from tests.conftest import ROOT
+
+    argv = ["track-request", "--target", "hesa", "--year", "2026", "--db", db]
+    if "--no-out" not in args:
+        argv += ["--out", tmp_path / "x.csv"]
+    args = [a for a in args if a != "--no-out"]
+    args = [str(ROOT / a) if a.endswith(".toml") else a for a in args]
+    result = invoke(*argv, *args)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_no_store_is_exit_2_and_creates_none(invoke, tmp_path):
+    missing = tmp_path / "none.duckdb"
+    result = request(invoke, missing, tmp_path / "x.csv")
+    assert result.exit_code == 2
+    assert f"no store at {missing}; create it with heattool import" in result.stderr
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("track", "reason"),
+    [
+        ('kinds = ["staff"]', "kinds must list some of students, ambassadors"),
+        ('required = ["shoe_size"]', "required field 'shoe_size' is not one of"),
+        (
+            'required = ["sex"]\nkinds = ["ambassadors"]',
+            "required field 'sex' is not kept for ambassadors",
+        ),
+        ("window = { offsets = [0, 2], from_year = 2015 }", "give either offsets or from_year"),
+        ("window = { from_year = 'soon' }", "from_year 'soon' is not a year"),
+        ("window = { offsets = [] }", "offsets must be a list of whole numbers"),
+        ("notices = { students = ['heat_privacy_notice'] }", "notices for 'students'"),
+        ("colour = 'blue'", "unknown key 'colour'"),
+    ],
+)
+def test_a_bad_track_table_exits_3_naming_file_target_and_reason(
+    invoke, db, tmp_path, track, reason
+):
+    base = {
+        "kinds": 'kinds = ["students", "ambassadors"]',
+        "required": 'required = ["forename"]',
+        "window": "window = { to_offset = 0 }",
+    }
+    for line in track.splitlines():
+        key = line.split("=")[0].strip()
+        base[key] = line
+    path = policy_with_track(tmp_path, "[track.hesa]\n" + "\n".join(base.values()) + "\n")
+    result = request(invoke, db, tmp_path / "x.csv", "--policy", path)
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr.startswith(f"error: {path}: [track.hesa]")
+    assert reason in result.stderr
+
+
+def test_kent_staff_policy_still_loads():
+    from tests.conftest import ROOT
+
+    policy = load_policy(ROOT / "examples" / "policies" / "kent-staff.toml")
+    assert policy.tracks == {}
+
+
+# --- member isolation, against an oracle -------------------------------------------------------
+
+MEMBERS = ("KENT", "MEDWAY", "SUSSEX")
+person = st.fixed_dictionaries(
+    {
+        "member": st.sampled_from(MEMBERS),
+        "permission_to_track": st.sampled_from([True, True, True, False, None]),
+        "withdrawn_on": st.sampled_from([None, None, None, dt.date(2026, 2, 1)]),
+        "forename": st.sampled_from(["Ann", "Bob", "", None, "=1+1"]),
+        "date_of_birth": st.sampled_from([dt.date(2007, 10, 1), None]),
+        "postcode": st.sampled_from(["CT1 2EH", "ME4 4AA", None, "BAD"]),
+        "expected_he_entry_year": st.sampled_from([None, 2014, 2015, 2020, 2026, 2027, 2028]),
+        "heat_privacy_notice": st.booleans(),
+    }
+)
+
+
+def oracle(kind: str, row: dict, year: int) -> bool:
+    """Eligibility for HESA written out by hand, to check the SQL against."""
+    return (
+        row["withdrawn_on"] is None
+        and row["permission_to_track"] is True
+        and bool((row["forename"] or "").strip())
+        and row["date_of_birth"] is not None
+        and row["postcode"] in ("CT1 2EH", "ME4 4AA")
+        and (kind == "students" or row["heat_privacy_notice"])
+        and row["expected_he_entry_year"] is not None
+        and 2015 <= row["expected_he_entry_year"] <= year
+    )
+
+
+@given(
+    students=st.lists(person, min_size=1, max_size=25),
+    ambassadors=st.lists(person, max_size=10),
+    member=st.sampled_from(MEMBERS),
+    year=st.sampled_from([2015, 2026, 2027]),
+)
+def test_a_member_scoped_request_holds_no_other_members_records(
+    students, ambassadors, member, year
+):
+    with Store.open(":memory:") as store, tempfile.TemporaryDirectory() as folder:
+        store.migrate()
+        for name in MEMBERS:
+            store.ensure_member(name)
+        people = []
+        for kind, rows in (("students", students), ("ambassadors", ambassadors)):
+            if not rows:
+                continue
+            if kind == "students":
+                rows = [{k: v for k, v in r.items() if k != "heat_privacy_notice"} for r in rows]
+            else:  # an ambassador's names are NOT NULL in the store; blank is still missing
+                rows = [{**r, "forename": r["forename"] or ""} for r in rows]
+            ids = add_people(store, kind, rows)
+            people += [(kind, row, heat_id) for row, heat_id in zip(rows, ids, strict=True)]
+        out, excluded = Path(folder) / "r.csv", Path(folder) / "x.csv"
+        result = track_request(
+            store, POLICY, "hesa", year, member=member, out=out, excluded_out=excluded
+        )
+        mine = [(kind, row, h) for kind, row, h in people if row["member"] == member]
+        expected = {h for kind, row, h in mine if oracle(kind, row, year)}
+        sent = file_rows(out)
+        assert {r["heat_id"] for r in sent} == expected
+        assert {r["member"] for r in sent} <= {member}
+        assert set(result.counts) <= {member}
+        assert result.records == len(sent)
+        listed = file_rows(excluded)
+        assert {r["member"] for r in listed} <= {member}
+        assert {r["heat_id"] for r in listed} == {h for _, _, h in mine} - expected
+        recorded = store.con.execute("SELECT DISTINCT member FROM track_batch_records").fetchall()
+        assert recorded in ([], [(member,)])
