@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -132,11 +133,11 @@ def parse_bool(text: pl.Series) -> pl.Series:
     return text.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
 
 
-def parse_float(text: pl.Series) -> pl.Series:
+def parse_float(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(",", "").cast(pl.Float64, strict=False)
 
 
-def parse_year(text: pl.Series) -> pl.Series:
+def parse_year(text: pl.Expr) -> pl.Expr:
     """A year as `2026`, `2026.0` (from Excel) or the academic-year label `2026/27`."""
     return text.str.extract(r"^(\d{1,4})(?:\.0+|/\d{2})?$", 1).cast(pl.Int64, strict=False)
 
@@ -160,33 +161,43 @@ def parse_code(text: pl.Series, name: str) -> pl.Series:
     return key.replace_strict(code_list(name), default=None, return_dtype=pl.String)
 
 
-def per_distinct_value(parser: Parser) -> Parser:
-    """Run a parser once per distinct text: code lists, flags and postcodes repeat a lot."""
+@dataclass(frozen=True)
+class ColumnParser:
+    """How to read a column's text, and the finding code for text it cannot read.
 
-    def parse_distinct(text: pl.Series) -> pl.Series:
-        distinct = text.unique().drop_nulls()
-        return text.replace_strict(distinct, parser(distinct), default=None)
+    Exactly one of: `expr`, a Polars expression run with every other column in one parallel
+    `select`; `distinct`, run once on the distinct texts of a column that repeats a lot (code
+    lists, flags) and mapped back in that same select; `series`, a pass of its own (dates).
+    """
 
-    return parse_distinct
+    expr: Callable[[pl.Expr], pl.Expr] | None = None
+    distinct: Parser | None = None
+    series: Parser | None = None
+    error: str | None = None
+
+    def expression(self, text: pl.Series, dtype: pl.DataType) -> pl.Expr | None:
+        """The column's typed value as an expression, or None for a `series` parser."""
+        column = pl.col(text.name)
+        if self.expr is not None:
+            return self.expr(column).cast(dtype).alias(text.name)
+        if self.distinct is not None:
+            distinct = text.unique().drop_nulls()
+            mapped = self.distinct(distinct).cast(dtype)
+            return column.replace_strict(distinct, mapped, default=None, return_dtype=dtype)
+        return None
 
 
-def parse_postcode(text: pl.Series) -> pl.Series:
-    return text.to_frame().select(normalise_postcode(pl.col(text.name))).to_series()
-
-
-def parser_for(dtype: str, metadata: dict | None) -> tuple[Parser, str | None]:
-    """The parser for a column and the finding code for text it cannot read."""
+def parser_for(dtype: str, metadata: dict | None) -> ColumnParser:
+    """The parser for a column of this Pandera dtype and field metadata."""
     metadata = metadata or {}
     if "codes" in metadata:
         codes = metadata["codes"]
-        return per_distinct_value(lambda t: parse_code(t, codes)), metadata["error"]
-    if "postcode" in metadata:
-        return per_distinct_value(
-            parse_postcode
-        ), None  # the format is a Pandera check on the normalised text
+        return ColumnParser(distinct=lambda t: parse_code(t, codes), error=metadata["error"])
+    if "postcode" in metadata:  # mostly distinct; the format is a Pandera check afterwards
+        return ColumnParser(expr=normalise_postcode)
     return {
-        "Date": (parse_date, "invalid-date"),
-        "Boolean": (per_distinct_value(parse_bool), "invalid-boolean"),
-        "Float64": (parse_float, "invalid-number"),
-        "Int64": (parse_year, "implausible-year"),
-    }.get(dtype, (lambda t: t, None))
+        "Date": ColumnParser(series=parse_date, error="invalid-date"),
+        "Boolean": ColumnParser(distinct=parse_bool, error="invalid-boolean"),
+        "Float64": ColumnParser(expr=parse_float, error="invalid-number"),
+        "Int64": ColumnParser(expr=parse_year, error="implausible-year"),
+    }.get(dtype, ColumnParser(expr=lambda t: t))

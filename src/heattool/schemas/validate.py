@@ -126,26 +126,32 @@ def validate_table(
     else:
         text = text.clear()
 
-    typed_columns, parts = [text[INDEX]], []
+    exprs, passes, errors = [], {}, {}
     for name in columns:
         dtype = schema.columns[name].dtype.type
         if name not in header.columns:
-            typed_columns.append(pl.repeat(None, text.height, dtype=dtype, eager=True).alias(name))
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
             continue
-        parser, error_code = parser_for(
-            str(schema.columns[name].dtype), schema.columns[name].metadata
-        )
-        value = parser(text[name]).cast(dtype).alias(name)
-        typed_columns.append(value)
-        if error_code:
-            unreadable = text[name].is_not_null() & value.is_null()
-            if unreadable.any():
-                parts.append(
-                    text.filter(unreadable).select(
-                        INDEX, pl.lit(name).alias("field"), pl.lit(error_code).alias("code")
-                    )
+        parser = parser_for(str(schema.columns[name].dtype), schema.columns[name].metadata)
+        expression = parser.expression(text[name], dtype)
+        if expression is None:
+            passes[name] = parser.series
+        exprs.append(pl.lit(None, dtype=dtype).alias(name) if expression is None else expression)
+        if parser.error:
+            errors[name] = parser.error
+    typed = text.select(INDEX, *exprs).with_columns(
+        fn(text[name]).cast(schema.columns[name].dtype.type).alias(name)
+        for name, fn in passes.items()
+    )
+    parts = []
+    for name, error_code in errors.items():
+        unreadable = text[name].is_not_null() & typed[name].is_null()
+        if unreadable.any():
+            parts.append(
+                text.filter(unreadable).select(
+                    INDEX, pl.lit(name).alias("field"), pl.lit(error_code).alias("code")
                 )
-    typed = pl.DataFrame(typed_columns)
+            )
 
     try:
         model.validate(typed.drop(INDEX).with_columns(_as_of=pl.lit(as_of)), lazy=True)
