@@ -302,7 +302,7 @@ def test_request_writes_file_manifest_batch_and_says_what_it_left_out(invoke, db
     lines = result.stdout.splitlines()
     assert lines[0] == (
         "hesa track request for 2026 for member KENT (entry years 2015 to 2026): "
-        "3 records (1 ambassadors, 2 students)"
+        "3 records (2 students, 1 ambassador)"
     )
     assert lines[2:] == [
         f"  manifest {out}.manifest.json",

@@ -20,7 +20,7 @@ from heattool import __version__
 from heattool.errors import BadPolicy, HeattoolError, StoreError
 from heattool.io.writers import write_csv, write_json, write_query
 from heattool.rules.policy import Policy
-from heattool.rules.track import TrackTarget
+from heattool.rules.track import TRACK_KINDS, TrackTarget
 from heattool.schemas.postcode import POSTCODE_PATTERN
 from heattool.store import MEMORY, Store, resolve_db_path
 from heattool.store.store import utc_now
@@ -477,7 +477,10 @@ def _kinds(counts: dict[str, dict[str, int]]) -> str:
     for kinds in counts.values():
         for kind, n in kinds.items():
             totals[kind] = totals.get(kind, 0) + n
-    return ", ".join(f"{n} {kind}" for kind, n in sorted(totals.items()))
+    order = {kind: number for number, kind in enumerate(TRACK_KINDS)}
+    return ", ".join(
+        _plural(totals[kind], kind.removesuffix("s")) for kind in sorted(totals, key=order.get)
+    )
 
 
 def render_track_request(console: Console, result: TrackResult) -> None:
@@ -495,7 +498,7 @@ def render_track_request(console: Console, result: TrackResult) -> None:
     if result.dry_run:
         say(f"dry run: no file written, nothing recorded in {result.db}")
     else:
-        say(f"  written to {result.out} ({result.file_format}, sha256 {result.file_sha256[:12]}…)")
+        say(f"  written to {result.out} ({result.file_format}, sha256 {result.file_sha256[:12]})")
         say(f"  manifest {manifest_path(result.out)}")
         say(f"  batch {result.batch_id} recorded in {result.db}")
     say(f"excluded: {result.excluded_total}")
