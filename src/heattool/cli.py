@@ -380,9 +380,8 @@ def retention(
 
 def _show_retention(policy, result, day, output_format, out, with_names) -> None:
     from heattool.io.writers import write_csv
-    from heattool.report import render_retention, retention_document
+    from heattool.report import render_retention, result_view, retention_document
     from heattool.retention_store import deletion_list, with_reasons
-    from heattool.rules.render import result_view
 
     due = with_reasons(policy, deletion_list(result, full=True), day)
     if out is not None:

@@ -85,14 +85,30 @@ def _findings_table(findings: pl.DataFrame) -> Table:
 
 # -- retention and purge ----------------------------------------------------------------------
 
+ID_COLUMNS = ("kind", "member", "ref", "heat_id")
+
+
+def result_view(result: pl.DataFrame) -> pl.DataFrame:
+    """The identifying columns and the judgement only: no names, dates of birth or postcodes."""
+    from heattool.rules.retention import RESULT_COLUMNS
+
+    inputs = [c for c in result.columns if c not in RESULT_COLUMNS]
+    ids = [c for c in ID_COLUMNS if c in inputs] or inputs[:1]
+    return result.select(*ids, *RESULT_COLUMNS)
+
+
+def status_counts(result: pl.DataFrame) -> dict[str, int]:
+    from heattool.rules.retention import STATUSES
+
+    counts = dict(result.get_column("status").value_counts().iter_rows())
+    return {status: int(counts.get(status, 0)) for status in STATUSES}
+
 _STATUS_STYLE = {"retained": "green", "ready-for-deletion": "yellow", "overdue": "red"}
 SHOWN_DUE = 50  # the terminal table lists this many due records; --out writes them all
 
 
 def retention_document(policy, result: pl.DataFrame, due: pl.DataFrame, as_of) -> dict[str, Any]:
     """What `retention --format json` prints: counts by status and rule, and the due records."""
-    from heattool.rules.render import result_view, status_counts
-
     return {
         "policy": {"name": policy.name, "version": policy.version, "source": policy.source},
         "as_of": as_of.isoformat(),
@@ -113,8 +129,6 @@ def _by_rule(result: pl.DataFrame) -> pl.DataFrame:
 
 def render_retention(console: Console, policy, result: pl.DataFrame, due: pl.DataFrame, as_of):
     """Counts by rule and status, then the records that must go, with why and by when."""
-    from heattool.rules.render import status_counts
-
     console.print(
         f"[bold]{policy.name}[/] as of {as_of.isoformat()}: {result.height} records, "
         + ", ".join(f"{n} {status}" for status, n in status_counts(result).items())
