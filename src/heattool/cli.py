@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,6 +56,17 @@ def stdout() -> Console:
 def stderr() -> Console:
     """Messages to stderr: never wrapped, so an error stays one line."""
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def working(message: str) -> Iterator[None]:
+    """A spinner on stderr while a long step runs; nothing when stderr is not a terminal."""
+    console = stderr()
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(message):
+        yield
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
@@ -221,20 +233,21 @@ def import_(
     from heattool.importer import import_paths, render_import
     from heattool.store import key_from_env
 
-    report = import_paths(
-        paths,
-        member=member,
-        db=db,
-        key=key_from_env(),
-        kind=kind,
-        sheet=sheet,
-        encoding=encoding,
-        as_of=as_of,
-        dry_run=dry_run,
-        on_invalid=on_invalid.value,
-        rejects_out=rejects_out,
-        allow_previously_erased=allow_previously_erased,
-    )
+    with working("importing ..."):
+        report = import_paths(
+            paths,
+            member=member,
+            db=db,
+            key=key_from_env(),
+            kind=kind,
+            sheet=sheet,
+            encoding=encoding,
+            as_of=as_of,
+            dry_run=dry_run,
+            on_invalid=on_invalid.value,
+            rejects_out=rejects_out,
+            allow_previously_erased=allow_previously_erased,
+        )
     if output_format is OutputFormat.json:
         import json
 
@@ -269,7 +282,10 @@ def summary(
     from heattool.rules.policy import load_policy
     from heattool.store import key_from_env
 
-    document = store_summary(db, key_from_env(), member, policy=load_policy(policy), as_of=as_of)
+    with working("summarising the store ..."):
+        document = store_summary(
+            db, key_from_env(), member, policy=load_policy(policy), as_of=as_of
+        )
     if output_format is OutputFormat.json:
         import json
 
@@ -374,7 +390,8 @@ def retention(
         from heattool.retention_store import judge_store
         from heattool.store import key_from_env
 
-        result = judge_store(db, key_from_env(), loaded, day, member)
+        with working("judging retention ..."):
+            result = judge_store(db, key_from_env(), loaded, day, member)
     _show_retention(loaded, result, day, output_format, out, with_names)
 
 
@@ -665,18 +682,19 @@ def track_request(
     from heattool.tracking import render_track_request, run_track_request
 
     loaded = load_policy(policy)
-    result = run_track_request(
-        db,
-        key_from_env(),
-        loaded,
-        target,
-        year,
-        member=member,
-        out=out,
-        file_format=file_format.value,
-        dry_run=dry_run,
-        excluded_out=excluded_out,
-    )
+    with working("building the track request ..."):
+        result = run_track_request(
+            db,
+            key_from_env(),
+            loaded,
+            target,
+            year,
+            member=member,
+            out=out,
+            file_format=file_format.value,
+            dry_run=dry_run,
+            excluded_out=excluded_out,
+        )
     render_track_request(stdout(), result)
 
 
