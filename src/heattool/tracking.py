@@ -3,8 +3,9 @@
 Eligibility is one SQL statement over the store: every person of the target's kinds (of one
 member, with --member) with the first exclusion reason that holds, or none. The policy's
 `[track.<target>]` table gives the kinds, required fields, notices and window (rules/track.py,
-which also fixes the order reasons are tried in). The request file, its manifest and the excluded
-list are written from that one table; the batch and its heat_ids are recorded in the store.
+which also fixes the order reasons are tried in). The counts, the request file (written by DuckDB
+itself), the excluded list and the batch of heat_ids recorded in the store all come from that
+one statement.
 """
 
 from __future__ import annotations
