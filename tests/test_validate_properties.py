@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from heattool.schemas.parse import parse_date
-from heattool.schemas.postcode import POSTCODE_PATTERN, normalise_postcode
+from heattool.schemas.postcode import POSTCODE_PATTERN, normalise_postcode, normalise_postcodes
 
 OUTWARD_SHAPES = {"AN", "ANN", "ANA", "AAN", "AANN", "AANA"}
 INWARD_LETTERS = set("ABDEFGHJLNPQRSTUWXYZ")  # no C, I, K, M, O, V
@@ -65,6 +65,12 @@ def valid_postcodes(draw) -> str:
 def test_postcode_normalisation_is_idempotent(values):
     once = normalised(values)
     assert normalised(once) == once
+
+
+@given(st.lists(st.one_of(postcode_like, valid_postcodes(), st.none()), max_size=20))
+def test_the_column_fast_path_normalises_exactly_as_the_expression(values):
+    series = pl.Series("p", values, dtype=pl.String)
+    assert normalise_postcodes(series).to_list() == normalised(values)
 
 
 @given(st.lists(postcode_like, max_size=20))

@@ -16,7 +16,7 @@ from importlib import resources
 import polars as pl
 
 from heattool.schemas.headers import heading_key
-from heattool.schemas.postcode import normalise_postcode
+from heattool.schemas.postcode import normalise_postcodes
 
 Parser = Callable[[pl.Series], pl.Series]
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 is 1900-01-01 (Excel's 1900 leap-year bug aside)
@@ -46,11 +46,19 @@ _NO = ("no", "n", "false", "0")
 def clean_text(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     """Select `columns` (new name -> old name), trimmed, with empty cells as null.
 
-    Most cells need neither, so one cheap scan per column first finds the columns that do.
+    Most cells need neither, so one cheap scan per column first finds the columns that do (a
+    cell starting or ending with a space or tab, or empty). A column that has one is trimmed of
+    all surrounding whitespace.
     """
     needs_cleaning = (
         frame.select(
-            pl.col(old).str.contains(r"^\s|\s$|^$").any().alias(new) for new, old in columns.items()
+            pl.any_horizontal(
+                pl.col(old).str.len_bytes() == 0,
+                *(pl.col(old).str.starts_with(c) | pl.col(old).str.ends_with(c) for c in " \t"),
+            )
+            .any()
+            .alias(new)
+            for new, old in columns.items()
         ).row(0, named=True)
         if columns
         else {}
@@ -194,7 +202,7 @@ def parser_for(dtype: str, metadata: dict | None) -> ColumnParser:
         codes = metadata["codes"]
         return ColumnParser(distinct=lambda t: parse_code(t, codes), error=metadata["error"])
     if "postcode" in metadata:  # mostly distinct; the format is a Pandera check afterwards
-        return ColumnParser(expr=normalise_postcode)
+        return ColumnParser(series=normalise_postcodes)
     return {
         "Date": ColumnParser(series=parse_date, error="invalid-date"),
         "Boolean": ColumnParser(distinct=parse_bool, error="invalid-boolean"),
