@@ -113,7 +113,7 @@ def erase(
         people=people.height,
         rows_deleted=rows_deleted,
         by_member_kind=by_member_kind,
-        heat_ids=sorted(people["heat_id"].to_list()),
+        heat_ids=people["heat_id"].sort().to_list(),  # ASCII: the same order as sorted()
         details=details or {},
     )
 
@@ -275,8 +275,9 @@ def plan_purge(store: Store, policy: Any, as_of: dt.date, member: str | None = N
     """Exactly the records on the deletion-ready list for `as_of`."""
     from heattool.retention_store import deletion_ready, store_retention
 
-    due = deletion_ready(store_retention(store, policy, as_of, member))
-    people = due.select("heat_id", "member", "kind", "ref", "rule", "status")
+    columns = ["heat_id", "member", "kind", "ref", "rule", "status"]
+    result = store_retention(store, policy, as_of, member)
+    people = deletion_ready(result.select(*columns, "delete_by")).select(columns)
     by_rule = people.group_by("rule", "status").len("people").sort("rule", "status").to_dicts()
     return PurgePlan(people, by_rule)
 
