@@ -397,16 +397,14 @@ def retention(
 
 def _show_retention(policy, result, day, output_format, out, with_names) -> None:
     from heattool.io.writers import write_csv
-    from heattool.report import render_retention, result_view, retention_document
+    from heattool.report import render_retention, result_view, retention_json
     from heattool.retention_store import deletion_list, with_reasons
 
     due = with_reasons(policy, deletion_list(result, full=True), day)
     if out is not None:
         write_csv(deletion_list(due, with_names=with_names), out)
     if output_format is RetentionFormat.json:
-        import json
-
-        print(json.dumps(retention_document(policy, result, due, day), indent=2, default=str))
+        sys.stdout.write(retention_json(policy, result, due, day) + "\n")
     elif output_format is RetentionFormat.csv:
         sys.stdout.write(result_view(with_reasons(policy, result, day)).write_csv())
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import polars as pl
@@ -103,20 +104,25 @@ def status_counts(result: pl.DataFrame) -> dict[str, int]:
     counts = dict(result.get_column("status").value_counts().iter_rows())
     return {status: int(counts.get(status, 0)) for status in STATUSES}
 
+
 _STATUS_STYLE = {"retained": "green", "ready-for-deletion": "yellow", "overdue": "red"}
 SHOWN_DUE = 50  # the terminal table lists this many due records; --out writes them all
 
 
-def retention_document(policy, result: pl.DataFrame, due: pl.DataFrame, as_of) -> dict[str, Any]:
-    """What `retention --format json` prints: counts by status and rule, and the due records."""
-    return {
+def retention_json(policy, result: pl.DataFrame, due: pl.DataFrame, as_of) -> str:
+    """What `retention --format json` prints: counts by status and rule, and the due records.
+
+    The records are written by Polars, not one Python dict each: millions can be due.
+    """
+    head = {
         "policy": {"name": policy.name, "version": policy.version, "source": policy.source},
         "as_of": as_of.isoformat(),
         "records": result.height,
         "counts": status_counts(result),
         "by_rule": _by_rule(result).to_dicts(),
-        "deletion_ready": result_view(due).to_dicts(),
     }
+    text = json.dumps(head, indent=2, default=str)
+    return f'{text[:-2]},\n  "deletion_ready": {result_view(due).write_json()}\n}}'
 
 
 def _by_rule(result: pl.DataFrame) -> pl.DataFrame:
