@@ -133,8 +133,13 @@ def _by_rule(result: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def render_retention(console: Console, policy, result: pl.DataFrame, due: pl.DataFrame, as_of):
-    """Counts by rule and status, then the records that must go, with why and by when."""
+def render_retention(
+    console: Console, policy, result: pl.DataFrame, shown: pl.DataFrame, as_of, *, due: int
+) -> None:
+    """Counts by rule and status, then the first records that must go, with why and by when.
+
+    `shown` holds the first of the `due` deletion-ready records, with their reasons.
+    """
     console.print(
         f"[bold]{policy.name}[/] as of {as_of.isoformat()}: {result.height} records, "
         + ", ".join(f"{n} {status}" for status, n in status_counts(result).items())
@@ -145,18 +150,18 @@ def render_retention(console: Console, policy, result: pl.DataFrame, due: pl.Dat
     for rule, status, n in _by_rule(result).iter_rows():
         counts.add_row(str(rule), f"[{_STATUS_STYLE.get(status, '')}]{status}[/]", str(n))
     console.print(counts)
-    if due.is_empty():
+    if not due:
         console.print("Nothing is ready for deletion.")
         return
-    ids = [c for c in ("member", "kind", "ref") if c in due.columns]  # heat_ids: in --out
+    ids = [c for c in ("member", "kind", "ref") if c in shown.columns]  # heat_ids: in --out
     table = Table(title="Ready for deletion", title_justify="left", pad_edge=False)
     for name in [*ids, "status", "delete_by", "reason"]:
         table.add_column(name, overflow="fold", no_wrap=name != "reason")
-    for row in due.head(SHOWN_DUE).select(*ids, "status", "delete_by", "reason").iter_rows():
+    for row in shown.select(*ids, "status", "delete_by", "reason").iter_rows():
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
-    if due.height > SHOWN_DUE:
-        console.print(f"  ... and {due.height - SHOWN_DUE} more (--out FILE writes them all)")
+    if due > shown.height:
+        console.print(f"  ... and {due - shown.height} more (--out FILE writes them all)")
 
 
 def render_purge(console: Console, outcome) -> None:
