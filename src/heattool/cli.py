@@ -398,20 +398,22 @@ def retention(
 def _show_retention(policy, result, day, output_format, out, with_names) -> None:
     from heattool.io.writers import write_csv
     from heattool.report import SHOWN_DUE, render_retention, result_view, retention_json
-    from heattool.retention_store import deletion_list, with_reasons
+    from heattool.retention_store import DUE, deletion_list, deletion_ready, with_reasons
 
-    due = deletion_list(result, full=True)  # reasons cost: only for the rows that are shown
     if out is not None:
-        write_csv(deletion_list(due, with_names=with_names), out)
+        write_csv(deletion_list(result, with_names=with_names), out)
+    # Reasons cost more than the judgement: they are made only for the records shown.
     if output_format is RetentionFormat.json:
-        sys.stdout.write(retention_json(policy, result, with_reasons(policy, due, day), day) + "\n")
+        due = with_reasons(policy, deletion_ready(result), day)
+        sys.stdout.write(retention_json(policy, result, due, day) + "\n")
     elif output_format is RetentionFormat.csv:
         sys.stdout.write(result_view(with_reasons(policy, result, day)).write_csv())
     else:
-        shown = with_reasons(policy, due.head(SHOWN_DUE), day)
-        render_retention(stdout(), policy, result, shown, day, due=due.height)
+        count = int(result.get_column("status").is_in(DUE).sum())
+        shown = with_reasons(policy, deletion_ready(result, first=SHOWN_DUE), day)
+        render_retention(stdout(), policy, result, shown, day, due=count)
         if out is not None:
-            stdout().print(f"deletion-ready list ({due.height} records) written to {out}")
+            stdout().print(f"deletion-ready list ({count} records) written to {out}")
 
 
 @app.command()

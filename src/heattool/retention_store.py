@@ -100,11 +100,15 @@ def with_reasons(policy: Policy, result: pl.DataFrame, as_of: dt.date) -> pl.Dat
     return evaluate_policy(policy, result.select(inputs), as_of, reasons=True)
 
 
-def deletion_ready(result: pl.DataFrame) -> pl.DataFrame:
-    """The records that must go: ready for deletion or overdue, soonest deadline first."""
+def deletion_ready(result: pl.DataFrame, first: int | None = None) -> pl.DataFrame:
+    """The records that must go: ready for deletion or overdue, soonest deadline first.
+
+    `first` keeps only that many (a top-k, not a sort of them all).
+    """
     order = [c for c in ("delete_by", "member", "kind", "ref") if c in result.columns]
     # Lazily, Polars sorts only the keys of the due rows and gathers each column once.
-    return result.lazy().filter(pl.col("status").is_in(DUE)).sort(order).collect()
+    due = result.lazy().filter(pl.col("status").is_in(DUE)).sort(order)
+    return (due if first is None else due.head(first)).collect()
 
 
 def deletion_list(
