@@ -117,7 +117,7 @@ def test_internal_error_exits_4_in_one_line_and_debug_shows_traceback(invoke, mo
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(validate_module, "validate_file", broken)
+    monkeypatch.setattr(validate_module, "validate_table", broken)
     result = invoke("validate", EXAMPLES / "students.csv")
     assert result.exit_code == 4
     assert result.stderr.strip().splitlines() == [

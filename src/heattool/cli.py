@@ -742,6 +742,9 @@ def calendar_(
 
 def main() -> None:
     """Console-script entry point."""
+    # Pandera imports Hypothesis, when installed, for data strategies heattool never uses: about
+    # 0.1 s of every validation. Where it is installed (a development environment), hide it.
+    sys.modules.setdefault("hypothesis", None)
     app(prog_name="heattool")
 
 

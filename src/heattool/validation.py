@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 from rich.console import Console
 
-from heattool.errors import HeattoolError, UnknownKind
+from heattool.errors import BadPolicy, HeattoolError, InvalidData, UnknownKind
 from heattool.io.writers import write_csv
 
 
@@ -23,11 +24,15 @@ def validate_paths(
     aliases: Path | None = None,
     progress: Console | None = None,
 ) -> tuple[list, list[tuple[str, str]]]:
-    """Validate each path; unreadable ones are returned as (path, reason), not raised."""
-    from heattool.schemas.headers import alias_table
-    from heattool.schemas.validate import validate_file
+    """Validate each path; unreadable ones are returned as (path, reason), not raised.
 
-    alias_table(aliases)  # a bad alias file stops the run (exit 3) before any upload is read
+    Pandera is imported, the schemas built and the alias file checked on a second thread while
+    the first upload is read: Polars reads without the GIL, so the two overlap on two cores.
+    """
+    from heattool.io.readers import read_upload
+    from heattool.schemas.validate import validate_table
+
+    warm_up = _Background(_prepare_schemas, aliases)
     results, failures = [], []
     for path in paths:
         status = None
@@ -35,11 +40,11 @@ def validate_paths(
             status = progress.status(f"validating {path} ...")
             status.start()
         try:
-            results.append(
-                validate_file(
-                    path, kind=kind, sheet=sheet, encoding=encoding, as_of=as_of, aliases=aliases
-                )
-            )
+            raw = read_upload(path, sheet=sheet, encoding=encoding)
+            warm_up.result()  # a bad alias file stops the run here (exit 3)
+            results.append(validate_table(raw, kind, as_of=as_of, aliases=aliases))
+        except (BadPolicy, InvalidData):
+            raise
         except UnknownKind as exc:
             failures.append((str(path), f"{path}: {exc}"))
         except HeattoolError as exc:
@@ -47,7 +52,39 @@ def validate_paths(
         finally:
             if status is not None:
                 status.stop()
+    warm_up.result()
     return results, failures
+
+
+def _prepare_schemas(aliases: Path | None) -> None:
+    """Import Pandera, build every schema, register its Polars checks, check the aliases."""
+    from pandera.backends.polars.register import register_polars_backends
+
+    from heattool.schemas.headers import alias_table
+
+    register_polars_backends()
+    alias_table(aliases)
+
+
+class _Background:
+    """Run a function on a thread; `result()` waits for it and raises what it raised."""
+
+    def __init__(self, function, *args) -> None:
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                function(*args)
+            except BaseException as exc:  # handed to the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def write_findings(results: list, path: Path) -> None:
