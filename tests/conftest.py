@@ -20,6 +20,17 @@ EXAMPLES = ROOT / "examples"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def query(db, sql: str, params=None) -> list[tuple]:
+    """Rows from a store, read as a data officer's SQL tool would (read-only)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -7,12 +7,11 @@ import json
 import os
 import stat
 
-import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, query
 
 EXAMPLE_FILES = ["attendance.csv", "students.csv", "activities.csv", "ambassadors.csv"]
 STUDENT_HEADER = "Student Ref,Forename,Surname,Date of Birth,Postcode,Permission to Track\n"
@@ -21,14 +20,6 @@ STUDENT_HEADER = "Student Ref,Forename,Surname,Date of Birth,Postcode,Permission
 def write(path, text: str):
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def query(db, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def load_examples(invoke, db, member: str = "KENT"):

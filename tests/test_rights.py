@@ -8,25 +8,16 @@ import os
 import stat
 from pathlib import Path
 
-import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heattool.store import Store
 from heattool.store.personal import NOT_PERSONAL, PERSONAL_TABLES
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, query
 
 UPLOADS = [EXAMPLES / f"{k}.csv" for k in ("activities", "students", "attendance", "ambassadors")]
 AS_OF = "2026-11-24"
-
-
-def query(db: Path, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def heat_id_of(db: Path, ref: str, table: str = "students", column: str = "student_ref") -> str:

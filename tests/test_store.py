@@ -17,18 +17,10 @@ from heattool.schemas.headers import kind_columns
 from heattool.store import Store
 from heattool.store import migrations as store_migrations
 from heattool.store.migrations import Migration, latest_version
-from tests.conftest import DATA, EXAMPLES, ROOT
+from tests.conftest import DATA, EXAMPLES, ROOT, query
 
 EXAMPLE_FILES = ["activities.csv", "students.csv", "attendance.csv", "ambassadors.csv"]
 PLAINTEXT = [b"Amelia", b"Hughes", b"Canterbury Academy", b"CT1 2EH"]  # from students.csv
-
-
-def query(db, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def load_examples(invoke, db):

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from heattool.rules.policy import default_policy_path, load_policy
 from heattool.store import Store
 from heattool.tracking import FILE_COLUMNS, track_request
+from tests.conftest import query
 
 POLICY = load_policy()
 STUDENT = {
@@ -279,14 +280,6 @@ def db(tmp_path):
             ],
         )
     return path
-
-
-def query(db, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def request(invoke, db, out, *extra):
