@@ -293,10 +293,17 @@ def _stage_keyed(
     same = " AND ".join(f"i.{c} IS NOT DISTINCT FROM t.{c}" for c in attributes)
     person = kind in PERSON_KINDS
     heat_id = ", coalesce(t.heat_id, gen_random_uuid()) AS heat_id" if person else ""
+    # Hashing every incoming person costs a second per million: only when anyone was erased.
+    anyone_erased = (
+        person
+        and store.con.execute(
+            "SELECT count(*) FROM suppression_list WHERE member = ? AND kind = ?", [member, kind]
+        ).fetchone()[0]
+    )
     erased = (
         f"""EXISTS (SELECT 1 FROM suppression_list AS x WHERE x.member = $member
                     AND x.kind = '{kind}' AND x.identity_hash = {identity_hash_sql("i")})"""
-        if person
+        if anyone_erased
         else "false"
     )
     store.con.execute(
