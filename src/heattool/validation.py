@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 from rich.console import Console
 
-from heattool.errors import BadPolicy, HeattoolError, InvalidData, UnknownKind
+from heattool.errors import BadPolicy, HeattoolError, UnknownKind
 from heattool.io.writers import write_csv
 
 
@@ -43,7 +43,7 @@ def validate_paths(
             raw = read_upload(path, sheet=sheet, encoding=encoding)
             warm_up.result()  # a bad alias file stops the run here (exit 3)
             results.append(validate_table(raw, kind, as_of=as_of, aliases=aliases))
-        except (BadPolicy, InvalidData):
+        except BadPolicy:  # the alias file, from the warm-up: stops the run
             raise
         except UnknownKind as exc:
             failures.append((str(path), f"{path}: {exc}"))

@@ -29,7 +29,6 @@ FINDING_SCHEMA = {
 # Pandera's own check names, as finding codes.
 _PANDERA_CHECKS = {
     "not_nullable": "missing-value",
-    "field_uniqueness": "duplicate-ref",
     "multiple_fields_uniqueness": "duplicate-row",
 }
 
