@@ -341,6 +341,68 @@ def test_any_sequence_of_uploads_equals_its_final_state_once(tmp_path_factory, s
     assert query(db, "SELECT * FROM students WHERE member = 'B'") == other_before
 
 
+LAST_ACTIVITY = """
+    SELECT s.member, s.student_ref, s.last_activity_on,
+           (SELECT max(coalesce(a.attended_on, act.start_date)) FROM attendance AS a
+            LEFT JOIN activities AS act
+                   ON act.member = a.member AND act.activity_ref = a.activity_ref
+            WHERE a.member = s.member AND a.student_ref = s.student_ref) AS from_register
+    FROM students AS s ORDER BY ALL
+"""
+start_days = st.sampled_from(["01/10/2020", "15/03/2022", "30/06/2019"])
+register_rows = st.tuples(
+    st.sampled_from(["S1", "S2", "S3"]),
+    st.sampled_from(["A1", "A2"]),
+    st.sampled_from(["", "02/10/2020", "16/03/2022"]),
+)
+steps = st.one_of(
+    st.tuples(st.just("activities"), st.dictionaries(st.sampled_from(["A1", "A2"]), start_days)),
+    st.tuples(st.just("attendance"), st.lists(register_rows, max_size=4)),
+)
+
+
+@settings(max_examples=10, deadline=None)
+@given(steps=st.lists(steps, min_size=1, max_size=5), member=st.sampled_from(["A", "B"]))
+def test_a_students_last_activity_always_follows_the_register_and_activity_starts(
+    tmp_path_factory, steps, member
+):
+    """Retention reads last_activity_on from the student's row, so after every import it must
+    equal the latest register day (an undated row counting from its activity's start)."""
+    from heattool.importer import import_paths
+
+    folder = tmp_path_factory.mktemp("last")
+    db = folder / "s.duckdb"
+    people = write(
+        folder / "students.csv",
+        STUDENT_HEADER + "S1,Ann,Lee,01/02/2009,,Yes\n"
+        "S2,Bea,Lee,01/02/2009,,Yes\nS3,Cy,Lee,01/02/2009,,Yes\n",
+    )
+    first = write(
+        folder / "activities.csv",
+        "Activity Ref,Activity Name,Activity Type,Start Date\n"
+        "A1,Visit,Campus visit,01/09/2018\nA2,Talk,Workshop,01/09/2018\n",
+    )
+    for code in ("A", "B"):
+        import_paths([people, first], member=code, db=db)
+    for number, (kind, content) in enumerate(steps):
+        path = folder / f"{number}-{kind}.csv"
+        if kind == "activities":
+            write(
+                path,
+                "Activity Ref,Activity Name,Activity Type,Start Date\n"
+                + "".join(f"{ref},Visit,Campus visit,{day}\n" for ref, day in content.items()),
+            )
+        else:
+            write(
+                path,
+                "Student Ref,Activity Ref,Date Attended\n"
+                + "".join(f"{s},{a},{d}\n" for s, a, d in content),
+            )
+        import_paths([path], member=member, db=db)
+        for code, ref, stored, expected in query(db, LAST_ACTIVITY):
+            assert stored == expected, (code, ref, steps[: number + 1])
+
+
 def test_an_excel_sheet_is_imported_like_its_csv(invoke, db):
     result = invoke(
         "import", EXAMPLES / "students.xlsx", "--sheet", "Students", "-m", "KENT", "--db", db

@@ -185,6 +185,25 @@ def test_purge_deletes_the_deletion_ready_list_and_nothing_else(tmp_path_factory
     assert left == everyone - due
 
 
+@pytest.mark.parametrize("member", [None, "KENT", "OTHER"])
+def test_records_judged_without_ids_are_identified_as_the_same_people(two_members, member):
+    """A purge judges everyone without their ids and identifies only the due, by row."""
+    from heattool.retention_store import ROW, identify, store_retention
+    from heattool.rules.policy import load_policy
+
+    policy, day = load_policy(), dt.date(2045, 9, 1)
+    with Store.open(two_members) as store:
+        full = store_retention(store, policy, day, member)
+        with store.transaction():
+            bare = store_retention(store, policy, day, member, ids=False)
+            assert ROW in bare.columns and "heat_id" not in bare.columns
+            found = identify(store, bare.reverse())  # any order, any subset
+        with pytest.raises(RuntimeError, match="transaction"):
+            identify(store, bare)
+    assert found.reverse().equals(full)
+    assert full.height == (34 if member is None else 17)
+
+
 # -- data-subject rights ------------------------------------------------------------------------
 
 

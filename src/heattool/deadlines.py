@@ -146,7 +146,7 @@ def _due_now(
         return None
     with open_store(target, key) as store:
         tracks = trackable(store, policy, year, member)
-        statuses = store_retention(store, policy, as_of, member)["status"].value_counts()
+        statuses = store_retention(store, policy, as_of, member, ids=False)["status"].value_counts()
     counts = dict(zip(statuses["status"].to_list(), statuses["count"].to_list(), strict=True))
     return {
         "db": str(target),

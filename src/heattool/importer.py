@@ -223,8 +223,18 @@ def _load_file(
         file.unchanged = counts.get("unchanged", 0)
         if file.kind == "attendance":
             _write_attendance(store, member, file.batch_id, now)
+            refresh_last_activity(
+                store, member, "SELECT student_ref FROM staged WHERE _change = 'inserted'"
+            )
         else:
             _write_keyed(store, file.kind, member, file.batch_id, now)
+            if file.kind == "activities":  # an undated register row counts from its start
+                refresh_last_activity(
+                    store,
+                    member,
+                    """SELECT student_ref FROM attendance WHERE member = $member AND activity_ref
+                       IN (SELECT activity_ref FROM staged WHERE _change = 'updated')""",
+                )
     finally:
         con.unregister("incoming")
     con.execute(
@@ -445,6 +455,32 @@ def _write_attendance(store: Store, member: str, batch_id: int, now: dt.datetime
         FROM staged WHERE _change = 'inserted'
         """,
         {"member": member, "now": now, "batch": batch_id},
+    )
+
+
+def refresh_last_activity(store: Store, member: str, student_refs_sql: str) -> None:
+    """Set `students.last_activity_on` again for the member's students `student_refs_sql` selects.
+
+    A student's last activity is the latest day in their register rows, or for a row without a
+    day, its activity's start. Retention reads it from the student's row; every change to the
+    register or to an activity's start goes through here.
+    """
+    store.con.execute(
+        f"""
+        UPDATE students AS s SET last_activity_on = la.last_activity_on
+        FROM (
+            SELECT a.student_ref,
+                   max(coalesce(a.attended_on, act.start_date)) AS last_activity_on
+            FROM attendance AS a
+            LEFT JOIN activities AS act
+                   ON act.member = a.member AND act.activity_ref = a.activity_ref
+            WHERE a.member = $member AND a.student_ref IN ({student_refs_sql})
+            GROUP BY ALL
+        ) AS la
+        WHERE s.member = $member AND s.student_ref = la.student_ref
+          AND s.last_activity_on IS DISTINCT FROM la.last_activity_on
+        """,
+        {"member": member},
     )
 
 

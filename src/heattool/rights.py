@@ -272,12 +272,20 @@ class PurgePlan:
 
 
 def plan_purge(store: Store, policy: Any, as_of: dt.date, member: str | None = None) -> PurgePlan:
-    """Exactly the records on the deletion-ready list for `as_of`."""
-    from heattool.retention_store import deletion_ready, store_retention
+    """Exactly the records on the deletion-ready list for `as_of`.
 
-    columns = ["heat_id", "member", "kind", "ref", "rule", "status"]
-    result = store_retention(store, policy, as_of, member)
-    people = deletion_ready(result.select(*columns, "delete_by")).select(columns)
+    Everyone is judged, but only the due are identified: call it in the purge's transaction.
+    """
+    from heattool.retention_store import DUE, ROW, identify, store_retention
+
+    with store.transaction():
+        result = store_retention(store, policy, as_of, member, ids=False)
+        due = (
+            result.lazy().filter(pl.col("status").is_in(DUE)).select("kind", ROW, "rule", "status")
+        )
+        people = identify(store, due.collect()).select(
+            "heat_id", "member", "kind", "ref", "rule", "status"
+        )
     by_rule = people.group_by("rule", "status").len("people").sort("rule", "status").to_dicts()
     return PurgePlan(people, by_rule)
 
@@ -345,14 +353,15 @@ def purge_store(
     policy = load_policy(policy_path)
     with Store.open(db, key) as store:
         store.migrate()
-        plan = plan_purge(store, policy, as_of, member)
-        outcome = PurgeOutcome(as_of, member, dry_run, plan)
-        if dry_run or plan.people.is_empty():
-            return outcome
-        if not confirm(plan.people.height):
-            outcome.declined = True
-            return outcome
-        outcome.receipt = purge(store, policy, plan, as_of)
+        with store.transaction():  # the plan names rows by their place, which holds only here
+            plan = plan_purge(store, policy, as_of, member)
+            outcome = PurgeOutcome(as_of, member, dry_run, plan)
+            if dry_run or plan.people.is_empty():
+                return outcome
+            if not confirm(plan.people.height):
+                outcome.declined = True
+                return outcome
+            outcome.receipt = purge(store, policy, plan, as_of)
         outcome.receipt_path = receipt_path or _receipt_path(store, "deletion-receipt")
         write_json(outcome.receipt.document(), outcome.receipt_path)
     return outcome

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import os
+import string
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,42 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
         excel_safe(frame).write_csv(handle, include_bom=True)
 
 
+LONG_LIST = 1000
+# Text that JSON writes as it is, between quotes (and the newline that joins a list of it).
+_PLAIN = (string.ascii_letters + string.digits + "_.:-\n").encode()
+
+
+def _plain_list(value: Any) -> str | None:
+    """A long list of plain strings (ids) as indented JSON, or None for anything else."""
+    if not isinstance(value, list) or len(value) < LONG_LIST or not value:
+        return None
+    try:
+        lines = "\n".join(value)
+    except TypeError:  # not all text
+        return None
+    split = lines.count("\n") != len(value) - 1  # a newline inside an item
+    empty = "\n\n" in lines or lines.startswith("\n") or lines.endswith("\n")
+    if split or empty or not lines.isascii() or lines.encode().translate(None, _PLAIN):
+        return None
+    return '[\n    "' + lines.replace("\n", '",\n    "') + '"\n  ]'
+
+
 def write_json(document: Any, path: Path) -> None:
+    """`document` as indented JSON, mode 0600.
+
+    A receipt lists up to millions of heat_ids, which Python's indenting encoder writes at
+    about a second a million. Long lists of plain text (ids: no character that JSON escapes)
+    at the top level are joined directly instead: the same bytes, several times faster.
+    """
+    listed = {}
+    if isinstance(document, dict):
+        listed = {k: text for k, v in document.items() if (text := _plain_list(v)) is not None}
+    marker = {key: f"@@{key}@@" for key in listed}
+    text = json.dumps({**document, **marker} if listed else document, indent=2, default=str)
+    for key, value in listed.items():
+        text = text.replace(json.dumps(marker[key]), value, 1)
     with open_private(path, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, default=str)
+        handle.write(text)
         handle.write("\n")
 
 

@@ -164,30 +164,39 @@ class _Compiler:
             index = pl.when(self.matches(rule)).then(pl.lit(number, pl.Int32)).otherwise(index)
         return index.alias(_RULE)
 
-    def stages(self, reasons: bool = True) -> list[list[pl.Expr]]:
-        """The result columns in steps, each step reading the columns of the one before.
+    def decided(self, reasons: bool) -> list[pl.Expr]:
+        """The rule that decided each record, its action and the anchor date it counts from.
 
-        Materialising each date once keeps the plan small: the expiry feeds the ready day,
-        which feeds the delete-by day, and all three feed the status and the reason.
+        The words naming the anchor are only for the reason, so only built with it.
         """
         rules = self.policy.rules
-        settings = self.policy.settings
-        anchors, anchor_words, expiries = [], [], []
+        anchors, anchor_words = [], []
         for rule in rules:
             if rule.action == "keep":
                 anchors.append(pl.lit(None, dtype=pl.Date))
                 anchor_words.append(pl.lit(None, dtype=pl.String))
-                expiries.append(pl.lit(None, dtype=pl.Date))
                 continue
             date, words = self.anchor(rule)
             anchors.append(date)
             anchor_words.append(words)
-            expiries.append(rule.period.after(date))
-        dated = [
+        decided = [
             self.by_rule([pl.lit(rule.name) for rule in rules], pl.String).alias("rule"),
             self.by_rule([pl.lit(rule.action) for rule in rules], pl.String).alias("action"),
             self.by_rule(anchors, pl.Date).alias("anchor_on"),
-            self.by_rule(anchor_words, pl.String).alias(_ANCHOR_WORDS),
+        ]
+        if reasons:
+            decided.append(self.by_rule(anchor_words, pl.String).alias(_ANCHOR_WORDS))
+        return decided
+
+    def dates(self) -> list[list[pl.Expr]]:
+        """Expiry, ready and delete-by days from the rule and anchor, in steps, each reading the
+        columns of the one before. They depend on nothing else, so `with_dates` computes them
+        once per distinct (rule, anchor) pair rather than once per record."""
+        settings = self.policy.settings
+        anchor = pl.col("anchor_on")
+        expiries = [
+            pl.lit(None, dtype=pl.Date) if rule.action == "keep" else rule.period.after(anchor)
+            for rule in self.policy.rules
         ]
         expires_on = self.by_rule(expiries, pl.Date)
         if settings.ready_for_deletion is None:
@@ -198,7 +207,35 @@ class _Compiler:
             delete_by = settings.delete_by.on_or_after(pl.col("ready_on"), self.holidays)
         else:
             delete_by = settings.delete_by.after(pl.col("ready_on"))
-        status = (
+        return [
+            [expires_on.alias("expires_on")],
+            [ready_on.alias("ready_on")],
+            [delete_by.alias("delete_by")],
+        ]
+
+    def with_dates(self, judged: pl.DataFrame) -> pl.DataFrame:
+        """`judged` (with rule index and anchor) plus expires_on, ready_on and delete_by.
+
+        Millions of records share a few thousand (rule, anchor) pairs: the calendar work is
+        done for each pair, and every record looks its pair up.
+        """
+        pair = pl.col("anchor_on").cast(pl.Int32).cast(pl.Int64) * len(self.policy.rules) + pl.col(
+            _RULE
+        )
+        pairs = judged.lazy().select(_RULE, "anchor_on").unique().drop_nulls()
+        for step in self.dates():
+            pairs = pairs.with_columns(step)
+        table = pairs.with_columns(pair.alias("pair")).collect()
+        position = pair.replace_strict(
+            table["pair"], pl.int_range(table.height, dtype=pl.UInt32, eager=True), default=None
+        )
+        return judged.with_columns(position.alias("__pair")).with_columns(
+            pl.lit(table[name]).gather(pl.col("__pair")).alias(name)
+            for name in ("expires_on", "ready_on", "delete_by")
+        )
+
+    def status(self) -> pl.Expr:
+        return (
             pl.when(pl.col(_RULE).is_null())
             .then(pl.lit(None, dtype=pl.String))
             .when(pl.col("action") == "keep")
@@ -210,14 +247,7 @@ class _Compiler:
             .when(self.today <= pl.col("delete_by"))
             .then(pl.lit(READY))
             .otherwise(pl.lit(OVERDUE))
-        )
-        return [
-            [*dated, expires_on.alias("expires_on")],
-            [ready_on.alias("ready_on")],
-            [delete_by.alias("delete_by")],
-            [status.alias("status")],
-            [(self.reason() if reasons else pl.lit(None, dtype=pl.String)).alias("reason")],
-        ]
+        ).alias("status")
 
     def reason(self) -> pl.Expr:
         """One sentence: which rule, counted from what, and what is due when.
@@ -291,25 +321,6 @@ class _Compiler:
         )
 
 
-def retention_frame(
-    policy: Policy,
-    records: pl.DataFrame | pl.LazyFrame,
-    as_of: dt.date | None = None,
-    *,
-    kind: str | None = None,
-    reasons: bool = True,
-) -> pl.LazyFrame:
-    """The lazy plan: `records` plus the result columns; unmatched records have a null rule."""
-    as_of = as_of or dt.date.today()
-    lazy = records.lazy()
-    compiler = _Compiler(policy, lazy.collect_schema(), as_of, kind)
-    lazy = lazy.with_columns(compiler.rule_index())
-    for stage in compiler.stages(reasons):
-        lazy = lazy.with_columns(stage)
-    inputs = [c for c in records.collect_schema().names() if c not in RESULT_COLUMNS]
-    return lazy.select(*inputs, *RESULT_COLUMNS)
-
-
 def evaluate_policy(
     policy: Policy,
     records: pl.DataFrame | pl.LazyFrame,
@@ -326,7 +337,14 @@ def evaluate_policy(
     column, or a record no rule covers, is a BadPolicy naming the policy file. With
     `reasons=False` the reason column is null, which halves the time over millions of rows.
     """
-    result = retention_frame(policy, records, as_of, kind=kind, reasons=reasons).collect()
+    as_of = as_of or dt.date.today()
+    lazy = records.lazy()
+    inputs = [c for c in lazy.collect_schema().names() if c not in RESULT_COLUMNS]
+    compiler = _Compiler(policy, lazy.collect_schema(), as_of, kind)
+    judged = lazy.with_columns(compiler.rule_index()).with_columns(compiler.decided(reasons))
+    judged = compiler.with_dates(judged.collect()).lazy().with_columns(compiler.status())
+    reason = compiler.reason() if reasons else pl.lit(None, dtype=pl.String)
+    result = judged.with_columns(reason.alias("reason")).select(*inputs, *RESULT_COLUMNS).collect()
     unmatched = result.filter(pl.col("rule").is_null())
     if unmatched.height:
         kinds = (

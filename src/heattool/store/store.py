@@ -102,6 +102,7 @@ class Store:
                 "autoload_known_extensions": False,
             },
         )
+        con.execute("SET enable_progress_bar = false")  # it would draw on stdout, into JSON or CSV
         umask = None
         try:
             if path == MEMORY:
@@ -206,6 +207,10 @@ class Store:
         return applied
 
     # -- transactions --------------------------------------------------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
 
     @contextlib.contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[Transaction]:
