@@ -210,11 +210,13 @@ def _load_file(
     if file.kind in PERSON_KINDS:
         incoming = expected_entry_year(incoming)
     con.register("incoming", incoming)
+    first = False  # the member's first rows of this kind: written while staged
     try:
         if file.kind == "attendance":
             _stage_attendance(store, file, member)
-        else:
-            _stage_keyed(store, file, member, allow_previously_erased)
+        elif _stage_keyed(store, file, member, allow_previously_erased):
+            first = True
+            _insert_first(store, file.kind, member, file.batch_id, now)
         counts = dict(
             con.execute("SELECT _change, count(*) FROM staged GROUP BY _change").fetchall()
         )
@@ -226,7 +228,7 @@ def _load_file(
             refresh_last_activity(
                 store, member, "SELECT student_ref FROM staged WHERE _change = 'inserted'"
             )
-        else:
+        elif not first:
             _write_keyed(store, file.kind, member, file.batch_id, now)
             if file.kind == "activities":  # an undated register row counts from its start
                 refresh_last_activity(
@@ -278,7 +280,7 @@ def _load_file(
         },
         heat_ids_sql=heat_ids,
     )
-    con.execute("DROP TABLE staged")
+    con.execute(f"DROP {'VIEW' if first else 'TABLE'} staged")
 
 
 def stored_attributes(kind: str) -> list[str]:
@@ -291,11 +293,14 @@ def stored_attributes(kind: str) -> list[str]:
 
 def _stage_keyed(
     store: Store, file: FileImport, member: str, allow_previously_erased: bool = False
-) -> None:
+) -> bool:
     """Classify each incoming row as inserted, updated or unchanged, in one statement.
 
     A person on the suppression list (erased at their request) is rejected as previously-erased
     unless `allow_previously_erased` (new consent), which takes them off the list.
+
+    True, and nothing staged, when the member has no rows of this kind yet and nobody to
+    suppress: then every row is new.
     """
     kind = file.kind
     ref = REF_COLUMNS[kind]
@@ -310,6 +315,11 @@ def _stage_keyed(
             "SELECT count(*) FROM suppression_list WHERE member = ? AND kind = ?", [member, kind]
         ).fetchone()[0]
     )
+    has_rows = store.con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {kind} WHERE member = ? LIMIT 1)", [member]
+    ).fetchone()[0]
+    if not has_rows and not anyone_erased:
+        return True  # every row is new: `_insert_first` loads them straight from the upload
     erased = (
         f"""EXISTS (SELECT 1 FROM suppression_list AS x WHERE x.member = $member
                     AND x.kind = '{kind}' AND x.identity_hash = {identity_hash_sql("i")})"""
@@ -335,7 +345,7 @@ def _stage_keyed(
         f"SELECT {INDEX}, {ROW}, {ref}, _erased FROM staged WHERE _erased"
     ).pl()
     if erased_rows.is_empty():
-        return
+        return False
     if allow_previously_erased:
         store.con.execute(
             f"""
@@ -355,6 +365,39 @@ def _stage_keyed(
         file.result = _with_reference_findings(
             file.result, erased_rows, [(ref, "_erased", "previously-erased")]
         )
+    return False
+
+
+def _insert_first(store: Store, kind: str, member: str, batch_id: int, now: dt.datetime) -> None:
+    """Insert every incoming row (none is in the store yet); `staged` then names them.
+
+    Classifying a million new rows against an empty table took a second of a 6 s import.
+    """
+    ref = REF_COLUMNS[kind]
+    attributes = stored_attributes(kind)
+    person = kind in PERSON_KINDS
+    params = {"member": member, "now": now, "batch": batch_id}
+    store.con.execute(
+        f"""
+        INSERT INTO {kind} (member, {ref}, {"heat_id, " if person else ""}{", ".join(attributes)},
+                            created_at, updated_at, batch_id)
+        SELECT $member, {ref}, {"gen_random_uuid(), " if person else ""}{", ".join(attributes)},
+               $now, $now, $batch
+        FROM incoming
+        ORDER BY {ref}  -- the primary-key index builds and commits 3x faster from sorted keys
+        """,
+        params,
+    )
+    # What the rest of the load reads from `staged`: the rows just inserted. The member code is
+    # checked (MEMBER_CODE) and the batch an integer, so both can stand in the view's text.
+    heat_id = "heat_id, " if person else ""
+    store.con.execute(
+        f"""
+        CREATE TEMP VIEW staged AS
+        SELECT {ref}, {heat_id}'inserted' AS _change FROM {kind}
+        WHERE member = '{check_member(member)}' AND batch_id = {int(batch_id)}
+        """
+    )
 
 
 def _write_keyed(store: Store, kind: str, member: str, batch_id: int, now: dt.datetime) -> None:
