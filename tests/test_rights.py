@@ -204,6 +204,52 @@ def test_records_judged_without_ids_are_identified_as_the_same_people(two_member
     assert full.height == (34 if member is None else 17)
 
 
+def test_a_policy_that_reads_the_member_purges_what_retention_lists(invoke, two_members, tmp_path):
+    """Purge judges without ids unless the policy reads one, as a rule for one member does."""
+    policy = tmp_path / "short.toml"
+    policy.write_text(
+        """
+[policy]
+name = "OTHER keeps less"
+version = "1"
+[settings]
+ready_for_deletion = "on-expiry"
+delete_by = "30d"
+[[rule]]
+name = "other-short"
+kind = "*"
+period = "1y"
+anchor = "first_loaded_on"
+action = "delete"
+condition = { field = "member", is = "OTHER" }
+[[rule]]
+name = "everyone-else"
+kind = "*"
+period = "50y"
+anchor = "first_loaded_on"
+action = "delete"
+""",
+        encoding="utf-8",
+    )
+    day = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    listed = invoke(
+        "retention", "--policy", policy, "--db", two_members, "--as-of", day, "-f", "json"
+    )
+    assert listed.exit_code == 0, listed.stderr
+    due = json.loads(listed.stdout)["deletion_ready"]
+    assert len(due) == 17 and {r["member"] for r in due} == {"OTHER"}
+    receipt = tmp_path / "receipt.json"
+    purged = invoke(
+        "purge", "--policy", policy, "--db", two_members, "--as-of", day, "--yes",
+        "--receipt", receipt, "-f", "json",
+    )  # fmt: skip
+    assert purged.exit_code == 0, purged.stderr
+    assert sorted(json.loads(receipt.read_text("utf-8"))["heat_ids"]) == sorted(
+        r["heat_id"] for r in due
+    )
+    assert query(two_members, "SELECT DISTINCT member FROM students") == [("KENT",)]
+
+
 # -- data-subject rights ------------------------------------------------------------------------
 
 

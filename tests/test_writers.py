@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from heattool.io import writers
 from heattool.io.writers import write_json
 
-texts = st.text(alphabet=st.sampled_from([*'ab0-_.:\n"\\é', "\x00"]), max_size=4)
+texts = st.text(alphabet=st.sampled_from([*'ab0-_.:\n"\\é', "\x00"]), max_size=4) | st.just(
+    "@@heat_ids@@"
+)
 values = st.lists(texts, max_size=6) | st.lists(st.integers(), max_size=3) | texts
 
 

@@ -758,9 +758,13 @@ def main() -> None:
         code = 1
     try:
         sys.stdout.flush()
+    except BrokenPipeError:  # the reader (`| head`) has gone: as Python itself would exit
+        code = code or 120
+    except OSError as exc:
+        print(f"error: could not write the output ({exc.strerror})", file=sys.stderr)
+        code = code or 2
+    with contextlib.suppress(OSError):
         sys.stderr.flush()
-    except BrokenPipeError:  # the reader (`| head`) has gone: nothing more to say
-        pass
     os._exit(code or 0)
 
 

@@ -90,8 +90,10 @@ def store_retention(
     """Every person's retention status under `policy` on `as_of`.
 
     Reasons cost more than the status itself over millions of rows; `with_reasons` adds them
-    to the few rows a person will read. So do ids (`ids=False`, then `identify`).
+    to the few rows a person will read. So do ids (`ids=False`, then `identify`), unless the
+    policy itself reads them (a rule for one member's records): then the records keep them.
     """
+    ids = ids or bool(set(policy.fields()) & {"member", "ref", "heat_id"})
     records = store_records(store, member, ids=ids)
     return evaluate_policy(policy, records, as_of, reasons=reasons)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from heattool.errors import HeattoolError
-from heattool.io.writers import write_json
+from heattool.io.writers import json_text, write_json, write_text
 from heattool.store import MEMORY, Store
 from heattool.store.personal import PERSONAL_TABLES, identity_hash_sql
 from heattool.store.store import utc_now
@@ -113,7 +114,7 @@ def erase(
         people=people.height,
         rows_deleted=rows_deleted,
         by_member_kind=by_member_kind,
-        heat_ids=people["heat_id"].sort().to_list(),  # ASCII: the same order as sorted()
+        heat_ids=people["heat_id"].to_list(),  # in the order given: sorting a million costs
         details=details or {},
     )
 
@@ -278,14 +279,15 @@ def plan_purge(store: Store, policy: Any, as_of: dt.date, member: str | None = N
     """
     from heattool.retention_store import DUE, ROW, identify, store_retention
 
+    columns = ["heat_id", "member", "kind", "ref", "rule", "status"]
     with store.transaction():
         result = store_retention(store, policy, as_of, member, ids=False)
-        due = (
-            result.lazy().filter(pl.col("status").is_in(DUE)).select("kind", ROW, "rule", "status")
-        )
-        people = identify(store, due.collect()).select(
-            "heat_id", "member", "kind", "ref", "rule", "status"
-        )
+        due = result.lazy().filter(pl.col("status").is_in(DUE))
+        if ROW in result.columns:  # judged without ids: find who the due are
+            people = identify(store, due.select("kind", ROW, "rule", "status").collect())
+        else:  # the policy reads an id, so the records kept them
+            people = due.collect()
+        people = people.select(columns)
     by_rule = people.group_by("rule", "status").len("people").sort("rule", "status").to_dicts()
     return PurgePlan(people, by_rule)
 
@@ -362,8 +364,13 @@ def purge_store(
                 outcome.declined = True
                 return outcome
             outcome.receipt = purge(store, policy, plan, as_of)
+            # The receipt's text is made while DuckDB commits, which lets go of the GIL; the
+            # file is written only once the deletion has been committed.
+            pool = concurrent.futures.ThreadPoolExecutor(1)
+            text = pool.submit(json_text, outcome.receipt.document())
+            pool.shutdown(wait=False)
         outcome.receipt_path = receipt_path or _receipt_path(store, "deletion-receipt")
-        write_json(outcome.receipt.document(), outcome.receipt_path)
+        write_text(text.result() + "\n", outcome.receipt_path)
     return outcome
 
 
