@@ -765,6 +765,8 @@ def main() -> None:
         code = code or 2
     with contextlib.suppress(OSError):
         sys.stderr.flush()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or coverage writes its results at exit
     os._exit(code or 0)
 
 
