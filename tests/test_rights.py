@@ -250,6 +250,43 @@ action = "delete"
     assert query(two_members, "SELECT DISTINCT member FROM students") == [("KENT",)]
 
 
+def test_a_purge_whose_commit_fails_leaves_no_receipt_and_the_store_as_it_was(
+    invoke, db, tmp_path, monkeypatch
+):
+    """The receipt is written while DuckDB commits; if the commit fails, it must not remain."""
+    import duckdb
+
+    from heattool import rights
+
+    real_purge = rights.purge
+
+    class FailingCommit:
+        def __init__(self, con):
+            self.con = con
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                raise duckdb.IOException("IO Error: Could not write file: No space left on device")
+            return self.con.execute(sql, *args)
+
+    def purge_then_fail_at_commit(store, *args):
+        receipt = real_purge(store, *args)
+        store.con = FailingCommit(store.con)
+        return receipt
+
+    monkeypatch.setattr(rights, "purge", purge_then_fail_at_commit)
+    before = query(db, "SELECT count(*) FROM students")
+    receipt = tmp_path / "receipt.json"
+    result = invoke("purge", "--db", db, "--as-of", "2060-09-01", "--yes", "--receipt", receipt)
+    assert result.exit_code == 2, result.stderr
+    assert "nothing was changed" in result.stderr
+    assert not receipt.exists() and not list(tmp_path.glob("*.partial"))
+    assert query(db, "SELECT count(*) FROM students") == before
+
+
 # -- data-subject rights ------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from heattool.errors import HeattoolError
-from heattool.io.writers import json_text, write_json, write_text
+from heattool.io.writers import write_json
 from heattool.store import MEMORY, Store
 from heattool.store.personal import PERSONAL_TABLES, identity_hash_sql
 from heattool.store.store import utc_now
@@ -40,7 +41,7 @@ class Receipt:
     people: int
     rows_deleted: dict[str, int]
     by_member_kind: list[dict[str, Any]]
-    heat_ids: list[str]
+    heat_ids: pl.Series  # listed by document(), which may run on another thread
     details: dict[str, Any] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
@@ -52,7 +53,7 @@ class Receipt:
             "rows_deleted": self.rows_deleted,
             "by_member_and_kind": self.by_member_kind,
             **self.details,
-            "heat_ids": self.heat_ids,
+            "heat_ids": self.heat_ids.to_list(),
         }
 
 
@@ -114,7 +115,7 @@ def erase(
         people=people.height,
         rows_deleted=rows_deleted,
         by_member_kind=by_member_kind,
-        heat_ids=people["heat_id"].to_list(),  # in the order given: sorting a million costs
+        heat_ids=people["heat_id"],  # in the order given: sorting a million cost 0.2 s
         details=details or {},
     )
 
@@ -355,22 +356,32 @@ def purge_store(
     policy = load_policy(policy_path)
     with Store.open(db, key) as store:
         store.migrate()
-        with store.transaction():  # the plan names rows by their place, which holds only here
-            plan = plan_purge(store, policy, as_of, member)
-            outcome = PurgeOutcome(as_of, member, dry_run, plan)
-            if dry_run or plan.people.is_empty():
-                return outcome
-            if not confirm(plan.people.height):
-                outcome.declined = True
-                return outcome
-            outcome.receipt = purge(store, policy, plan, as_of)
-            # The receipt's text is made while DuckDB commits, which lets go of the GIL; the
-            # file is written only once the deletion has been committed.
-            pool = concurrent.futures.ThreadPoolExecutor(1)
-            text = pool.submit(json_text, outcome.receipt.document())
-            pool.shutdown(wait=False)
-        outcome.receipt_path = receipt_path or _receipt_path(store, "deletion-receipt")
-        write_text(text.result() + "\n", outcome.receipt_path)
+        final = receipt_path or _receipt_path(store, "deletion-receipt")
+        partial = final.with_name(f"{final.name}.partial")
+        written: concurrent.futures.Future[None] | None = None
+        try:
+            with store.transaction():  # the plan names rows by their place, which holds only here
+                plan = plan_purge(store, policy, as_of, member)
+                outcome = PurgeOutcome(as_of, member, dry_run, plan)
+                if dry_run or plan.people.is_empty():
+                    return outcome
+                if not confirm(plan.people.height):
+                    outcome.declined = True
+                    return outcome
+                outcome.receipt = purge(store, policy, plan, as_of)
+                # The receipt is written while DuckDB commits (it lets go of the GIL), under a
+                # partial name that becomes the receipt's only once the deletion is committed.
+                pool = concurrent.futures.ThreadPoolExecutor(1)
+                written = pool.submit(write_json, outcome.receipt.document, partial)
+                pool.shutdown(wait=False)
+        except BaseException:
+            if written is not None:
+                concurrent.futures.wait([written])
+                partial.unlink(missing_ok=True)
+            raise
+        written.result()
+        os.replace(partial, final)
+        outcome.receipt_path = final
     return outcome
 
 
