@@ -758,8 +758,8 @@ def main() -> None:
         code = 1
     try:
         sys.stdout.flush()
-    except BrokenPipeError:  # the reader (`| head`) has gone: as Python itself would exit
-        code = code or 120
+    except BrokenPipeError:  # the reader (`| head`) has gone: as Click exits when it finds so
+        code = code or 1
     except OSError as exc:
         print(f"error: could not write the output ({exc.strerror})", file=sys.stderr)
         code = code or 2
