@@ -48,9 +48,6 @@ def records_sql(ids: bool = True) -> str:
     return "\nUNION ALL\n".join(parts)
 
 
-RECORDS_SQL = records_sql()
-
-
 def policy_sha256(policy: Policy) -> str:
     """The sha256 of the policy file's bytes, so a receipt says exactly which rules applied."""
     if policy.source == DEFAULT_POLICY:

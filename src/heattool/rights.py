@@ -379,7 +379,11 @@ def purge_store(
                 concurrent.futures.wait([written])
                 partial.unlink(missing_ok=True)
             raise
-        written.result()
+        try:
+            written.result()
+        except BaseException:  # committed, but the receipt could not be written: say so
+            partial.unlink(missing_ok=True)
+            raise
         os.replace(partial, final)
         outcome.receipt_path = final
     return outcome
