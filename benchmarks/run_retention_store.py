@@ -36,7 +36,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 HEATTOOL = [sys.executable, "-m", "heattool"]
 AS_OF = "2030-09-01"
-GENERATOR_VERSION = 2  # 2: schema 0004 (last_activity_on kept on the student's row)
+GENERATOR_VERSION = 3  # 2: schema 0004 (last_activity_on kept on the row); 3: batch ids taken
 MEMBERS = ["BRIS", "KENT", "LEED"]
 ACTIVITIES_PER_MEMBER = 334  # about 1,000 in all
 FIRST_ACTIVITY, LAST_ACTIVITY = dt.date(2005, 9, 1), dt.date(2025, 7, 31)
@@ -89,6 +89,8 @@ def build_store(path: Path, students: int) -> None:
                 """,
                 {"per_member": per_member},
             )
+            # The batch ids above are taken, as an import would have taken them from the sequence.
+            con.execute(f"SELECT nextval('batch_id_seq') FROM range({len(MEMBERS)})")
             con.execute(
                 f"""
                 INSERT INTO activities BY NAME
