@@ -374,20 +374,9 @@ def _insert_first(store: Store, kind: str, member: str, batch_id: int, now: dt.d
     Classifying a million new rows against an empty table took a second of a 6 s import.
     """
     ref = REF_COLUMNS[kind]
-    attributes = stored_attributes(kind)
     person = kind in PERSON_KINDS
-    params = {"member": member, "now": now, "batch": batch_id}
-    store.con.execute(
-        f"""
-        INSERT INTO {kind} (member, {ref}, {"heat_id, " if person else ""}{", ".join(attributes)},
-                            created_at, updated_at, batch_id)
-        SELECT $member, {ref}, {"gen_random_uuid(), " if person else ""}{", ".join(attributes)},
-               $now, $now, $batch
-        FROM incoming
-        ORDER BY {ref}  -- the primary-key index builds and commits 3x faster from sorted keys
-        """,
-        params,
-    )
+    new_heat_id = {"heat_id": "gen_random_uuid()"} if person else {}
+    _insert_new(store, kind, member, batch_id, now, "incoming", new_heat_id)
     # What the rest of the load reads from `staged`: the rows just inserted. The member code is
     # checked (MEMBER_CODE) and the batch an integer, so both can stand in the view's text.
     heat_id = "heat_id, " if person else ""
@@ -400,20 +389,37 @@ def _insert_first(store: Store, kind: str, member: str, batch_id: int, now: dt.d
     )
 
 
+def _insert_new(
+    store: Store,
+    kind: str,
+    member: str,
+    batch_id: int,
+    now: dt.datetime,
+    source: str,
+    computed: dict[str, str] | None = None,
+) -> None:
+    """Insert the rows of `source` as new, in key order; `computed` columns come from SQL."""
+    ref = REF_COLUMNS[kind]
+    computed = computed or {}
+    columns = [ref, *(["heat_id"] if kind in PERSON_KINDS else []), *stored_attributes(kind)]
+    values = [computed.get(c, c) for c in columns]
+    store.con.execute(
+        f"""
+        INSERT INTO {kind} (member, {", ".join(columns)}, created_at, updated_at, batch_id)
+        SELECT $member, {", ".join(values)}, $now, $now, $batch
+        FROM {source}
+        ORDER BY {ref}  -- the primary-key index builds and commits 3x faster from sorted keys
+        """,
+        {"member": member, "now": now, "batch": batch_id},
+    )
+
+
 def _write_keyed(store: Store, kind: str, member: str, batch_id: int, now: dt.datetime) -> None:
     ref = REF_COLUMNS[kind]
     attributes = stored_attributes(kind)
-    keys = [ref, "heat_id"] if kind in PERSON_KINDS else [ref]
     params = {"member": member, "now": now, "batch": batch_id}
-    store.con.execute(
-        f"""
-        INSERT INTO {kind} (member, {", ".join(keys + attributes)}, created_at, updated_at,
-                            batch_id)
-        SELECT $member, {", ".join(keys + attributes)}, $now, $now, $batch
-        FROM staged WHERE _change = 'inserted'
-        ORDER BY {ref}  -- the primary-key index builds and commits 3x faster from sorted keys
-        """,
-        params,
+    _insert_new(
+        store, kind, member, batch_id, now, "(SELECT * FROM staged WHERE _change = 'inserted')"
     )
     assignments = ", ".join(f"{c} = s.{c}" for c in attributes)
     store.con.execute(

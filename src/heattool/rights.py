@@ -372,7 +372,8 @@ def purge_store(
                 # The receipt is written while DuckDB commits (it lets go of the GIL), under a
                 # partial name that becomes the receipt's only once the deletion is committed.
                 pool = concurrent.futures.ThreadPoolExecutor(1)
-                written = pool.submit(write_json, outcome.receipt.document, partial)
+                receipt = outcome.receipt
+                written = pool.submit(lambda: write_json(receipt.document(), partial))
                 pool.shutdown(wait=False)
         except BaseException:
             if written is not None:

@@ -75,9 +75,7 @@ def _plain_list(value: Any) -> str | None:
 
 
 def write_json(document: Any, path: Path) -> None:
-    """`document` (or what a callable returns) as indented JSON, mode 0600."""
-    if callable(document):
-        document = document()
+    """`document` as indented JSON, mode 0600."""
     write_text(json_text(document) + "\n", path)
 
 
