@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from heattool.errors import BadPolicy
@@ -15,6 +16,7 @@ from heattool.rules.entry_year import (
     expected_entry_year,
     load_entry_year_rules,
 )
+from heattool.schemas.postcode import POSTCODE_PATTERN
 
 D = dt.date
 CUTOFFS = {  # nation -> (month, day of the cut-off, entry year offset on/after it)
@@ -183,3 +185,38 @@ def test_year_changes_once_per_calendar_year_on_the_cutoff(nation, year):
     month, day, offset = CUTOFFS[nation]
     assert changes == [D(year, month, day)]  # and not at New Year, the last day in the list
     assert computed[0] == year + offset - 1
+
+
+# Outward codes in and beside the areas and districts the shipped rules name.
+OUTWARDS = ["BT7", "G1", "GL1", "TD1", "TD12", "TD15", "KA10", "CF10", "B1", "SW1A", "ZE2", "E1W"]
+
+
+@st.composite
+def validated_postcodes(draw) -> str:
+    """A postcode as validation leaves it."""
+    postcode = f"{draw(st.sampled_from(OUTWARDS))} {draw(st.sampled_from(['1AA', '9ZZ', '0NB']))}"
+    assert re.fullmatch(POSTCODE_PATTERN, postcode)
+    return postcode
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(validated_postcodes(), st.none(), st.just("GIR 0AA")),
+            st.one_of(st.none(), st.sampled_from(["England", "Scotland"])),
+            st.dates(D(1990, 1, 1), D(2020, 12, 31)),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+@example([("TD12 1AA", None, D(2008, 6, 1)), ("G1 1AA", None, D(2008, 6, 1))])
+def test_validated_postcodes_give_the_same_years_without_the_pattern(rows):
+    frame = pl.DataFrame(
+        rows,
+        schema={"postcode": pl.String, "nation": pl.String, "date_of_birth": pl.Date},
+        orient="row",
+    )
+    general = expected_entry_year(frame, with_nation=True)
+    fast = expected_entry_year(frame, with_nation=True, canonical_postcodes=True)
+    assert fast.equals(general)

@@ -280,6 +280,39 @@ def test_a_full_disk_mid_import_is_one_line_and_leaves_the_store_as_before(
     assert query(db, "SELECT count(*) FROM import_batches") == [(4,)]
 
 
+def test_an_import_that_fails_to_commit_to_a_new_store_leaves_no_store(
+    invoke, tmp_path, monkeypatch
+):
+    """The store opens while the upload is validated; if the load cannot commit, the store
+    file it created goes again, as if the import had never started."""
+    from heattool import importer
+
+    real_load = importer._load_file
+
+    class FailingCommit:
+        def __init__(self, con):
+            self.con = con
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                raise duckdb.IOException("IO Error: Could not write file: No space left on device")
+            return self.con.execute(sql, *args)
+
+    def load_then_fail_at_commit(store, *args):
+        real_load(store, *args)
+        store.con = FailingCommit(store.con)
+
+    monkeypatch.setattr(importer, "_load_file", load_then_fail_at_commit)
+    db = tmp_path / "new.duckdb"
+    result = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db)
+    assert result.exit_code == 2
+    assert "nothing was changed" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def _big_students(path, rows: int) -> None:
     refs = pl.int_range(rows, eager=True).cast(pl.String)
     pl.DataFrame(

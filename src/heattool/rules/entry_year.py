@@ -142,6 +142,14 @@ def outward_code(postcode: pl.Expr) -> pl.Expr:
     return compact.str.extract(_OUTWARD, 1)
 
 
+def canonical_outward_code(postcode: pl.Expr) -> pl.Expr:
+    """The outward code of a postcode as validation leaves it ('SW1A 1AA'): all before the space.
+
+    The same as `outward_code` for such postcodes, and a tenth of its time over a million.
+    """
+    return postcode.str.head(-4)
+
+
 def nation_from_outward(outward: pl.Expr, rules: EntryYearRules) -> pl.Expr:
     """The nation an outward code's area says, or null (no postcode, or an area of the default).
 
@@ -212,14 +220,20 @@ _TMP_OUTWARD = "__outward"
 
 
 def expected_entry_year(
-    frame: Frame, rules: EntryYearRules | None = None, *, with_nation: bool = False
+    frame: Frame,
+    rules: EntryYearRules | None = None,
+    *,
+    with_nation: bool = False,
+    canonical_postcodes: bool = False,
 ) -> Frame:
     """The frame with `expected_he_entry_year` (Int32), `entry_year_label` and `entry_year_source`.
 
     Reads `date_of_birth` (Date, or ISO text), `nation` and `postcode` where present; an
     `expected_he_entry_year` already in the frame (an adult's override) wins, source `override`.
-    `with_nation` adds `entry_year_nation`, the nation whose cut-off was used. Each step is its
-    own column, so no expression is computed twice.
+    `with_nation` adds `entry_year_nation`, the nation whose cut-off was used.
+    `canonical_postcodes` says every postcode is as validation leaves it (upper case, one space
+    before the inward code, the UK format): the outward code is then read without a pattern.
+    Each step is its own column, so no expression is computed twice.
     """
     rules = rules or default_entry_year_rules()
     schema = frame.collect_schema()
@@ -243,7 +257,8 @@ def expected_entry_year(
         lazy = lazy.drop(NATION)
     outward = None
     if "postcode" in schema:  # one column, read by every postcode test
-        lazy = lazy.with_columns(outward_code(_text("postcode", schema)).alias(_TMP_OUTWARD))
+        read = canonical_outward_code if canonical_postcodes else outward_code
+        lazy = lazy.with_columns(read(_text("postcode", schema)).alias(_TMP_OUTWARD))
         outward = pl.col(_TMP_OUTWARD)
     result = (
         lazy.with_columns(schooling_nation(schema, rules, outward).alias(_TMP_NATION))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from heattool.schemas.headers import HeaderMap, kind_columns, map_headers
 
 ROW = "_row"  # spreadsheet row number: the header is row 1
 INDEX = "_index"  # 0-based position in the upload's data rows
+
+Derive = Callable[[str, pl.DataFrame], pl.DataFrame]  # (kind, typed rows) -> more columns
 
 FINDING_SCHEMA = {
     "row": pl.Int64,
@@ -104,8 +107,13 @@ def validate_table(
     *,
     as_of: dt.date | None = None,
     aliases: Path | None = None,
+    derive: Derive | None = None,
 ) -> ValidationResult:
-    """Validate one upload. Raises UnknownKind when the kind cannot be told."""
+    """Validate one upload. Raises UnknownKind when the kind cannot be told.
+
+    `derive(kind, typed)`, if given, adds columns to the typed rows (valid or not); its frame
+    becomes the result's `frame`.
+    """
     import pandera.errors
     import pandera.polars
 
@@ -162,11 +170,15 @@ def validate_table(
                 )
             )
 
-    try:
-        model.validate(typed.drop(INDEX).with_columns(_as_of=pl.lit(as_of)), lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        unique_key = tuple(schema.unique or ())
-        parts.append(_pandera_findings(exc.failure_cases, typed, unique_key))
+    # `derive` works on every typed row while Pandera checks them, mostly on one core.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        derived = pool.submit(derive, header.kind, typed) if derive else None
+        try:
+            model.validate(typed.drop(INDEX).with_columns(_as_of=pl.lit(as_of)), lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            unique_key = tuple(schema.unique or ())
+            parts.append(_pandera_findings(exc.failure_cases, typed, unique_key))
+        frame = derived.result() if derived else typed
 
     row_findings = (
         pl.concat(parts)
@@ -186,7 +198,7 @@ def validate_table(
         invalid_index = text[INDEX]
     else:
         invalid_index = row_findings[INDEX].unique().sort()
-    frame = typed.with_columns((pl.col(INDEX).cast(pl.Int64) + 2).alias(ROW))
+    frame = frame.with_columns((pl.col(INDEX).cast(pl.Int64) + 2).alias(ROW))
     return ValidationResult(raw, header.kind, header, frame, findings, invalid_index)
 
 
@@ -295,7 +307,8 @@ def validate_file(
     encoding: str | None = None,
     as_of: dt.date | None = None,
     aliases: Path | None = None,
+    derive: Derive | None = None,
 ) -> ValidationResult:
-    """Read and validate one upload file."""
+    """Read and validate one upload file (`derive` as in `validate_table`)."""
     raw = read_upload(path, sheet=sheet, encoding=encoding)
-    return validate_table(raw, kind, as_of=as_of, aliases=aliases)
+    return validate_table(raw, kind, as_of=as_of, aliases=aliases, derive=derive)
