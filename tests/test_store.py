@@ -115,6 +115,29 @@ def test_refs_of_people_are_stored_uncompressed_so_deleting_them_is_fast(tmp_pat
     assert found == [("Uncompressed",)]
 
 
+def test_a_registered_frame_reads_whole_in_sql_and_only_inside_its_block():
+    """Frames reach DuckDB in row-group batches; every row and value must still arrive."""
+    rows = 300_001  # three batches and one row more
+    data = pl.DataFrame(
+        {
+            "n": pl.int_range(rows, eager=True),
+            "ref": [f"S{i}" for i in range(rows)],
+            "day": [dt.date(2020, 1, 1), None, dt.date(2021, 2, 3)] * (rows // 3)
+            + [dt.date(2020, 1, 1)] * (rows % 3),
+        }
+    )
+    with Store.open(":memory:") as store:
+        with store.registered("uploaded", data):
+            back = store.con.sql("SELECT * FROM uploaded ORDER BY n").pl()
+            total = store.con.sql("SELECT count(*), sum(n), count(day) FROM uploaded").fetchone()
+        assert back.equals(data)
+        assert total == (rows, rows * (rows - 1) // 2, data["day"].count())
+        uploaded = data  # nor does SQL read a Python variable of the same name
+        with pytest.raises(duckdb.CatalogException):
+            store.con.sql("SELECT count(*) FROM uploaded").fetchone()
+        assert uploaded is data
+
+
 def test_a_later_migration_is_applied_once_to_an_older_store(tmp_path, monkeypatch):
     db = tmp_path / "s.duckdb"
     with Store.open(db) as store:

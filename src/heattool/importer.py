@@ -258,11 +258,8 @@ def _load_file(
     if previous:
         file.previous_batch, file.previous_at = previous
     file.batch_id = store.next_batch_id()
-    incoming = file.result.valid_frame()
-    # Arrow's string views, as Polars holds them: no copy (a Polars frame costs DuckDB 0.1 s).
-    con.register("incoming", incoming.to_arrow(compat_level=pl.CompatLevel.newest()))
     first = False  # the member's first rows of this kind: written while staged
-    try:
+    with store.registered("incoming", file.result.valid_frame()):
         if file.kind == "attendance":
             _stage_attendance(store, file, member)
         elif _stage_keyed(store, file, member, allow_previously_erased):
@@ -288,8 +285,6 @@ def _load_file(
                     """SELECT student_ref FROM attendance WHERE member = $member AND activity_ref
                        IN (SELECT activity_ref FROM staged WHERE _change = 'updated')""",
                 )
-    finally:
-        con.unregister("incoming")
     con.execute(
         "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

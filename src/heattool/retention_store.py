@@ -103,10 +103,8 @@ def identify(store: Store, records: pl.DataFrame) -> pl.DataFrame:
     """
     if not store.in_transaction:
         raise RuntimeError("identify() needs the transaction that read the records")
-    con = store.con
-    con.register("unidentified", records.select("kind", ROW).with_row_index("_order"))
-    try:
-        found = con.sql(
+    with store.registered("unidentified", records.select("kind", ROW).with_row_index("_order")):
+        found = store.con.sql(
             "\nUNION ALL\n".join(
                 f"""SELECT u._order, t.member, t.{ref} AS ref, t.heat_id
                     FROM unidentified AS u JOIN {kind} AS t ON t.rowid = u.{ROW}
@@ -114,8 +112,6 @@ def identify(store: Store, records: pl.DataFrame) -> pl.DataFrame:
                 for kind, ref in _TABLES.items()
             )
         ).pl()
-    finally:
-        con.unregister("unidentified")
     if found.height != records.height:
         raise RuntimeError("records changed since they were read")
     found = found.sort("_order")

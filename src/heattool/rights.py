@@ -76,38 +76,34 @@ def erase(
     )
     now = utc_now()
     con = store.con
-    with store.transaction():
-        con.register("people", people)
-        try:
-            event_id = store.audit(
-                event,
-                member=people["member"][0] if people["member"].n_unique() == 1 else None,
-                details={
-                    "people": people.height,
-                    "by_member_and_kind": by_member_kind,
-                    **(details or {}),
-                },
-                heat_ids_sql="SELECT heat_id::UUID AS heat_id, 'erased' AS change FROM people",
-            )
-            if suppress:
-                for kind in PERSON_TABLES:
-                    con.execute(
-                        f"""
-                        INSERT INTO suppression_list
-                        SELECT member, '{kind}', h, $now, $event FROM (
-                            SELECT t.member, {identity_hash_sql("t")} AS h FROM {kind} AS t
-                            WHERE {PERSONAL_TABLES[kind]}
-                        ) WHERE h IS NOT NULL
-                        ON CONFLICT DO NOTHING
-                        """,
-                        {"now": now, "event": event_id},
-                    )
-            rows_deleted = {
-                table: con.execute(f"DELETE FROM {table} WHERE {predicate}").fetchone()[0]
-                for table, predicate in PERSONAL_TABLES.items()
-            }
-        finally:
-            con.unregister("people")
+    with store.transaction(), store.registered("people", people):
+        event_id = store.audit(
+            event,
+            member=people["member"][0] if people["member"].n_unique() == 1 else None,
+            details={
+                "people": people.height,
+                "by_member_and_kind": by_member_kind,
+                **(details or {}),
+            },
+            heat_ids_sql="SELECT heat_id::UUID AS heat_id, 'erased' AS change FROM people",
+        )
+        if suppress:
+            for kind in PERSON_TABLES:
+                con.execute(
+                    f"""
+                    INSERT INTO suppression_list
+                    SELECT member, '{kind}', h, $now, $event FROM (
+                        SELECT t.member, {identity_hash_sql("t")} AS h FROM {kind} AS t
+                        WHERE {PERSONAL_TABLES[kind]}
+                    ) WHERE h IS NOT NULL
+                    ON CONFLICT DO NOTHING
+                    """,
+                    {"now": now, "event": event_id},
+                )
+        rows_deleted = {
+            table: con.execute(f"DELETE FROM {table} WHERE {predicate}").fetchone()[0]
+            for table, predicate in PERSONAL_TABLES.items()
+        }
     return Receipt(
         event=event,
         event_id=event_id,
