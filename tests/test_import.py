@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import stat
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -134,8 +133,8 @@ def test_on_invalid_abort_loads_nothing_and_exits_1(invoke, db, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 1
     assert "1 rows are invalid and --on-invalid is abort: nothing was loaded" in result.stdout
-    # the store is exactly as before: there was none, and there is none
-    assert not db.exists() and not Path(f"{db}.wal").exists()
+    # the store is exactly as before: it was new, so it is still empty (not even migrated)
+    assert query(db, "SELECT count(*) FROM duckdb_tables()") == [(0,)]
     assert rejects.exists()
 
 
@@ -422,3 +421,35 @@ def test_summary_of_an_empty_store_says_so(invoke, db):
     result = invoke("summary", "--db", db)
     assert result.exit_code == 0
     assert result.stdout == f"{db}: no records yet\n"
+
+
+def test_stored_entry_years_are_those_of_the_rules_for_every_kind_of_postcode(invoke, db, tmp_path):
+    """The import works out the year while validating, from postcodes as validation leaves
+    them; each stored year must be what the rules give the validated row."""
+    from heattool.rules.entry_year import expected_entry_year
+    from heattool.schemas.validate import validate_file
+
+    postcodes = ["td12 1aa", "TD151AA", " g1 1aa ", "GL1 1AA", "bt7 1nn", "EH1  1AA", "CT1 2EH",
+                 "GIR 0AA", "", "not a postcode", "ZE2 9ZZ", "KA10 6AB"]  # fmt: skip
+    rows = "".join(
+        f"S{n:02d}{month},Ann,Lee,01/0{month}/2008,{postcode},Yes\n"
+        for n, postcode in enumerate(postcodes)
+        for month in (2, 6)  # before and after Scotland's cut-off; both before England's
+    )
+    upload = write(tmp_path / "s.csv", STUDENT_HEADER + rows)
+    result = invoke("import", upload, "-m", "KENT", "--db", db, "-f", "json")
+    assert result.exit_code == 1  # 'not a postcode' is rejected
+    assert json.loads(result.stdout)["files"][0]["rejected"] == 2
+    stored = query(
+        db,
+        "SELECT student_ref, expected_he_entry_year, entry_year_label, entry_year_source "
+        "FROM students ORDER BY student_ref",
+    )
+    valid = validate_file(upload).valid_frame()  # validated alone, then the general rule
+    expected = expected_entry_year(valid).sort("student_ref")
+    assert stored == list(
+        expected.select(
+            "student_ref", "expected_he_entry_year", "entry_year_label", "entry_year_source"
+        ).iter_rows()
+    )
+    assert len(stored) == 22 and len({year for _, year, _, _ in stored}) == 2

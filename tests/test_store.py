@@ -132,10 +132,36 @@ def test_a_registered_frame_reads_whole_in_sql_and_only_inside_its_block():
             total = store.con.sql("SELECT count(*), sum(n), count(day) FROM uploaded").fetchone()
         assert back.equals(data)
         assert total == (rows, rows * (rows - 1) // 2, data["day"].count())
-        uploaded = data  # nor does SQL read a Python variable of the same name
+        uploaded = data  # noqa: F841 - nor does SQL read a Python variable of the same name
         with pytest.raises(duckdb.CatalogException):
             store.con.sql("SELECT count(*) FROM uploaded").fetchone()
-        assert uploaded is data
+
+
+def _storage_version(path) -> str:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.sql(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE NOT internal "
+            "AND database_name NOT IN ('memory', 'temp')"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_an_older_format_store_moves_to_duckdb_1_5_format_only_when_written(invoke, tmp_path):
+    db = tmp_path / "old.duckdb"
+    make_v1_store(db)
+    before = db.read_bytes()
+    assert _storage_version(db) == "v1.0.0+"
+    dry = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db, "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    unreadable = invoke("import", tmp_path / "missing.csv", "-m", "KENT", "--db", db)
+    assert unreadable.exit_code == 2
+    assert db.read_bytes() == before  # opened beside the validation, then left exactly as it was
+    loaded = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db)
+    assert loaded.exit_code == 0, loaded.stderr
+    assert _storage_version(db) == "v1.5.0+"
+    assert query(db, "SELECT count(*) FROM students") == [(13,)]
 
 
 def test_a_later_migration_is_applied_once_to_an_older_store(tmp_path, monkeypatch):
@@ -303,11 +329,10 @@ def test_a_full_disk_mid_import_is_one_line_and_leaves_the_store_as_before(
     assert query(db, "SELECT count(*) FROM import_batches") == [(4,)]
 
 
-def test_an_import_that_fails_to_commit_to_a_new_store_leaves_no_store(
+def test_an_import_that_fails_to_commit_to_a_new_store_leaves_it_empty(
     invoke, tmp_path, monkeypatch
 ):
-    """The store opens while the upload is validated; if the load cannot commit, the store
-    file it created goes again, as if the import had never started."""
+    """If the load cannot commit, a store the import made holds nothing, not even tables."""
     from heattool import importer
 
     real_load = importer._load_file
@@ -333,7 +358,7 @@ def test_an_import_that_fails_to_commit_to_a_new_store_leaves_no_store(
     result = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db)
     assert result.exit_code == 2
     assert "nothing was changed" in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert query(db, "SELECT count(*) FROM duckdb_tables()") == [(0,)]
 
 
 def _big_students(path, rows: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import dataclasses
 import datetime as dt
 import re
@@ -25,7 +24,7 @@ from heattool.schemas.headers import kind_columns
 from heattool.schemas.validate import INDEX, ROW, ValidationResult, _column_letter, validate_file
 from heattool.store import MEMORY, Store, resolve_db_path
 from heattool.store.personal import identity_hash_sql
-from heattool.store.store import Transaction, utc_now
+from heattool.store.store import utc_now
 
 LOAD_ORDER = ("activities", "students", "ambassadors", "attendance")  # referenced kinds first
 PERSON_KINDS = ("students", "ambassadors")
@@ -150,27 +149,26 @@ def import_paths(
     else:
         target_to_open = target
     now = utc_now()
-    loaded = False
-
-    def remove_unless_loaded(failed: type[BaseException] | None, *_: object) -> bool:
-        if failed or not loaded:  # the commit is the last step: a failure there is `failed`
-            _remove_store(Path(target_to_open))
-        return False  # an error goes on
-
-    with contextlib.ExitStack() as stack:
-        if target_to_open != MEMORY and not Path(target_to_open).exists():
-            stack.push(remove_unless_loaded)  # a store this import creates, once closed
-        # The store opens, migrates and begins the transaction on a second thread while the
-        # uploads are validated: validation leaves part of a core idle (0.15 s of a 1M import).
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            opening = pool.submit(_begin, stack, target_to_open, key, member)
-            try:
-                results = [_validate(path, kind, sheet, encoding, as_of) for path in paths]
-            finally:
-                concurrent.futures.wait([opening])  # its contexts are on `stack` either way
-        store, tx = opening.result()
-        files = [FileImport(r) for r in sorted(results, key=lambda r: LOAD_ORDER.index(r.kind))]
-        report = ImportReport(member, str(target), dry_run, on_invalid, files, loaded=False)
+    # While the uploads are validated, a second thread loads pyarrow (DuckDB's first Arrow
+    # scan would, for 0.09 s) and opens the store if it exists. A new store is made only once
+    # every upload has been read, as before: an unreadable upload leaves no file behind.
+    existing = target_to_open == MEMORY or Path(target_to_open).exists()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        opening = pool.submit(_open_beside, target_to_open if existing else None, key)
+        try:
+            results = [_validate(path, kind, sheet, encoding, as_of) for path in paths]
+        except BaseException:
+            concurrent.futures.wait([opening])
+            if opening.exception() is None and opening.result() is not None:
+                opening.result().close()
+            raise
+        opened = opening.result()  # an error opening the store is reported after validation's
+    files = [FileImport(r) for r in sorted(results, key=lambda r: LOAD_ORDER.index(r.kind))]
+    report = ImportReport(member, str(target), dry_run, on_invalid, files, loaded=False)
+    store = opened or Store.open(target_to_open, key)
+    with store, store.transaction() as tx:
+        store.migrate()
+        store.ensure_member(member)
         for file in files:
             _load_file(store, file, member, now, allow_previously_erased)
         report.loaded = not dry_run and not (on_invalid == "abort" and report.rejected)
@@ -178,8 +176,15 @@ def import_paths(
         if report.rejected and (rejects_out is not None or not dry_run):
             report.rejects_path = rejects_out or _default_rejects_path(target, member, now)
             write_csv(rejected_rows(files), report.rejects_path)
-        loaded = report.loaded
     return report
+
+
+def _open_beside(target: Path | str | None, key: str | None) -> Store | None:
+    """Load what DuckDB's Arrow scans need; open the store at `target`, if one is given."""
+    import pyarrow.compute
+    import pyarrow.dataset  # noqa: F401
+
+    return None if target is None else Store.open(target, key)
 
 
 def _entry_year(kind: str, typed: pl.DataFrame) -> pl.DataFrame:
@@ -192,12 +197,6 @@ def _entry_year(kind: str, typed: pl.DataFrame) -> pl.DataFrame:
     return expected_entry_year(typed, canonical_postcodes=True)
 
 
-def _remove_store(path: Path) -> None:
-    for file in (path, Path(f"{path}.wal")):
-        with contextlib.suppress(OSError):  # never there, or not ours to remove
-            file.unlink()
-
-
 def _validate(
     path: Path, kind: str | None, sheet: str | None, encoding: str | None, as_of: dt.date | None
 ) -> ValidationResult:
@@ -207,21 +206,6 @@ def _validate(
         )
     except UnknownKind as exc:
         raise UnknownKind(f"{path}: {exc}") from None
-
-
-def _begin(
-    stack: contextlib.ExitStack, target: Path | str, key: str | None, member: str
-) -> tuple[Store, Transaction]:
-    """Open the store on `stack`, begin its transaction, migrate it and add the member."""
-    # DuckDB imports these at its first Arrow scan, 0.09 s; here they load beside the reading.
-    import pyarrow.compute
-    import pyarrow.dataset  # noqa: F401
-
-    store = stack.enter_context(Store.open(target, key))
-    tx = stack.enter_context(store.transaction())
-    store.migrate()
-    store.ensure_member(member)
-    return store, tx
 
 
 def _default_rejects_path(db: Path | str, member: str, now: dt.datetime) -> Path:

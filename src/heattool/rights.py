@@ -174,8 +174,7 @@ def access(store: Store, heat_id: str, member: str | None = None) -> dict[str, A
     """Everything the store holds about one person, as one JSON-ready package."""
     who = person(store, heat_id, member)
     con = store.con
-    con.register("people", who)
-    try:
+    with store.registered("people", who):
         held = {
             table: _rows(con.execute(f"SELECT * FROM {table} WHERE {predicate}"))
             for table, predicate in PERSONAL_TABLES.items()
@@ -211,8 +210,6 @@ def access(store: Store, heat_id: str, member: str | None = None) -> dict[str, A
                 """
             )
         )
-    finally:
-        con.unregister("people")
     record = held.get("students") or held.get("ambassadors")
     return {
         "heat_id": who["heat_id"][0],

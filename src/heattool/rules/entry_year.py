@@ -231,8 +231,9 @@ def expected_entry_year(
     Reads `date_of_birth` (Date, or ISO text), `nation` and `postcode` where present; an
     `expected_he_entry_year` already in the frame (an adult's override) wins, source `override`.
     `with_nation` adds `entry_year_nation`, the nation whose cut-off was used.
-    `canonical_postcodes` says every postcode is as validation leaves it (upper case, one space
-    before the inward code, the UK format): the outward code is then read without a pattern.
+    `canonical_postcodes` reads the outward code without a pattern, as all before the space:
+    right for postcodes as validation leaves them (upper case, one space before the inward
+    code, the UK format), and not for others, whose rows validation rejects.
     Each step is its own column, so no expression is computed twice.
     """
     rules = rules or default_entry_year_rules()

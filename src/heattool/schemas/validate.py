@@ -17,7 +17,8 @@ from heattool.schemas.headers import HeaderMap, kind_columns, map_headers
 ROW = "_row"  # spreadsheet row number: the header is row 1
 INDEX = "_index"  # 0-based position in the upload's data rows
 
-Derive = Callable[[str, pl.DataFrame], pl.DataFrame]  # (kind, typed rows) -> more columns
+# (kind, typed rows) -> the same rows in the same order, `_index` kept, with more columns
+Derive = Callable[[str, pl.DataFrame], pl.DataFrame]
 
 FINDING_SCHEMA = {
     "row": pl.Int64,
@@ -44,7 +45,9 @@ class ValidationResult:
     raw: RawTable
     kind: str
     header: HeaderMap
-    frame: pl.DataFrame  # canonical typed columns plus _row and _index, blank rows removed
+    # canonical typed columns plus _row and _index, blank rows removed; and any columns a
+    # `derive` added, right for the valid rows
+    frame: pl.DataFrame
     findings: pl.DataFrame  # FINDING_SCHEMA, sorted by row
     invalid_index: pl.Series = field(repr=False)  # _index of every row with an error
 
@@ -111,8 +114,9 @@ def validate_table(
 ) -> ValidationResult:
     """Validate one upload. Raises UnknownKind when the kind cannot be told.
 
-    `derive(kind, typed)`, if given, adds columns to the typed rows (valid or not); its frame
-    becomes the result's `frame`.
+    `derive(kind, typed)`, if given, adds columns to the typed rows, valid or not, while Pandera
+    checks them; its frame becomes the result's `frame`. Its columns need only be right for the
+    valid rows (it may assume what validation checks).
     """
     import pandera.errors
     import pandera.polars
@@ -179,6 +183,8 @@ def validate_table(
             unique_key = tuple(schema.unique or ())
             parts.append(_pandera_findings(exc.failure_cases, typed, unique_key))
         frame = derived.result() if derived else typed
+    if not frame[INDEX].equals(typed[INDEX]):
+        raise RuntimeError("derive() must keep every row, in order")
 
     row_findings = (
         pl.concat(parts)
