@@ -20,6 +20,23 @@ EXAMPLES = ROOT / "examples"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+class FailingCommit:
+    """A store connection whose COMMIT fails as on a full disk; everything else goes through."""
+
+    def __init__(self, con):
+        self.con = con
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+    def execute(self, sql, *args):
+        import duckdb
+
+        if sql == "COMMIT":
+            raise duckdb.IOException("IO Error: Could not write file: No space left on device")
+        return self.con.execute(sql, *args)
+
+
 def query(db, sql: str, params=None) -> list[tuple]:
     """Rows from a store, read as a data officer's SQL tool would (read-only)."""
     import duckdb

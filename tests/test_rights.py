@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from heattool.store import Store
 from heattool.store.personal import NOT_PERSONAL, PERSONAL_TABLES
-from tests.conftest import EXAMPLES, query
+from tests.conftest import EXAMPLES, FailingCommit, query
 
 UPLOADS = [EXAMPLES / f"{k}.csv" for k in ("activities", "students", "attendance", "ambassadors")]
 AS_OF = "2026-11-24"
@@ -254,23 +254,10 @@ def test_a_purge_whose_commit_fails_leaves_no_receipt_and_the_store_as_it_was(
     invoke, db, tmp_path, monkeypatch
 ):
     """The receipt is written while DuckDB commits; if the commit fails, it must not remain."""
-    import duckdb
 
     from heattool import rights
 
     real_purge = rights.purge
-
-    class FailingCommit:
-        def __init__(self, con):
-            self.con = con
-
-        def __getattr__(self, name):
-            return getattr(self.con, name)
-
-        def execute(self, sql, *args):
-            if sql == "COMMIT":
-                raise duckdb.IOException("IO Error: Could not write file: No space left on device")
-            return self.con.execute(sql, *args)
 
     def purge_then_fail_at_commit(store, *args):
         receipt = real_purge(store, *args)

@@ -18,7 +18,7 @@ from heattool.schemas.headers import kind_columns
 from heattool.store import Store
 from heattool.store import migrations as store_migrations
 from heattool.store.migrations import Migration, latest_version
-from tests.conftest import DATA, EXAMPLES, ROOT, query
+from tests.conftest import DATA, EXAMPLES, ROOT, FailingCommit, query
 
 EXAMPLE_FILES = ["activities.csv", "students.csv", "attendance.csv", "ambassadors.csv"]
 PLAINTEXT = [b"Amelia", b"Hughes", b"Canterbury Academy", b"CT1 2EH"]  # from students.csv
@@ -336,18 +336,6 @@ def test_an_import_that_fails_to_commit_to_a_new_store_leaves_it_empty(
     from heattool import importer
 
     real_load = importer._load_file
-
-    class FailingCommit:
-        def __init__(self, con):
-            self.con = con
-
-        def __getattr__(self, name):
-            return getattr(self.con, name)
-
-        def execute(self, sql, *args):
-            if sql == "COMMIT":
-                raise duckdb.IOException("IO Error: Could not write file: No space left on device")
-            return self.con.execute(sql, *args)
 
     def load_then_fail_at_commit(store, *args):
         real_load(store, *args)
