@@ -165,7 +165,7 @@ def import_paths(
         opened = opening.result()  # an error opening the store is reported after validation's
     files = [FileImport(r) for r in sorted(results, key=lambda r: LOAD_ORDER.index(r.kind))]
     report = ImportReport(member, str(target), dry_run, on_invalid, files, loaded=False)
-    store = opened or Store.open(target_to_open, key)
+    store = opened if opened is not None else Store.open(target_to_open, key)
     with store, store.transaction() as tx:
         store.migrate()
         store.ensure_member(member)
