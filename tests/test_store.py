@@ -376,6 +376,54 @@ def _holds_open(pid: int, path) -> bool:
     return False
 
 
+def test_a_failed_import_does_not_replay_a_write_ahead_log_left_by_a_killed_writer(
+    invoke, tmp_path
+):
+    """A store with a log to replay is not opened beside the validation: if the upload then
+    fails, neither the store nor its log has changed."""
+    db = tmp_path / "s.duckdb"
+    assert load_examples(invoke, db).exit_code == 0
+    writer = (
+        "import duckdb, os, sys\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "con.execute(\"SET wal_autocheckpoint = '1GB'\")\n"
+        "con.execute(\"INSERT INTO members VALUES ('LATE', now())\")\n"
+        "os._exit(0)  # killed before any checkpoint: the insert is only in the log\n"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(db)], check=True)
+    wal = tmp_path / "s.duckdb.wal"
+    before = (db.read_bytes(), wal.read_bytes())
+    failed = invoke("import", tmp_path / "missing.csv", "-m", "KENT", "--db", db)
+    assert failed.exit_code == 2
+    assert (db.read_bytes(), wal.read_bytes()) == before
+    assert invoke("import", EXAMPLES / "activities.csv", "-m", "KENT", "--db", db).exit_code == 0
+    assert query(db, "SELECT member FROM members ORDER BY 1") == [("KENT",), ("LATE",)]
+
+
+def test_an_interrupted_validation_closes_the_store_it_opened(tmp_path, monkeypatch):
+    """Ctrl-C during validation: the store opened beside it is closed (its lock let go, the
+    process's file mode mask as it was), whether it had finished opening or not."""
+    from heattool import importer
+
+    db = tmp_path / "s.duckdb"
+    with Store.open(db) as store:
+        store.migrate()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importer, "_validate", interrupted)
+    mask = os.umask(0o022)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            importer.import_paths([EXAMPLES / "students.csv"], member="KENT", db=db)
+        assert os.umask(0o022) == 0o022
+    finally:
+        os.umask(mask)
+    with Store.open(db) as store:  # would be "in use" if the first were still open
+        assert store.schema_version() == latest_version()
+
+
 def test_a_concurrent_import_is_refused_and_a_killed_import_leaves_the_store_consistent(
     invoke, tmp_path
 ):

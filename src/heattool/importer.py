@@ -150,23 +150,24 @@ def import_paths(
         target_to_open = target
     now = utc_now()
     # While the uploads are validated, a second thread loads pyarrow (DuckDB's first Arrow
-    # scan would, for 0.09 s) and opens the store if it exists. A new store is made only once
-    # every upload has been read, as before: an unreadable upload leaves no file behind.
-    existing = target_to_open == MEMORY or Path(target_to_open).exists()
+    # scan would, for 0.09 s) and opens the store if it exists and has no write-ahead log to
+    # replay. A new store is made only once every upload has been read, as before: an
+    # unreadable upload leaves no file behind, and a store that is there is not written.
+    beside = target_to_open == MEMORY or (
+        Path(target_to_open).exists() and not Path(f"{target_to_open}.wal").exists()
+    )
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        opening = pool.submit(_open_beside, target_to_open if existing else None, key)
+        opening = pool.submit(_open_beside, target_to_open if beside else None, key)
         try:
             results = [_validate(path, kind, sheet, encoding, as_of) for path in paths]
+            opened = opening.result()  # an error opening the store comes after validation's
         except BaseException:
-            concurrent.futures.wait([opening])
-            if opening.exception() is None and opening.result() is not None:
-                opening.result().close()
+            opening.add_done_callback(_close_opened)  # now, or once the store has opened
             raise
-        opened = opening.result()  # an error opening the store is reported after validation's
-    files = [FileImport(r) for r in sorted(results, key=lambda r: LOAD_ORDER.index(r.kind))]
-    report = ImportReport(member, str(target), dry_run, on_invalid, files, loaded=False)
     store = opened if opened is not None else Store.open(target_to_open, key)
     with store, store.transaction() as tx:
+        files = [FileImport(r) for r in sorted(results, key=lambda r: LOAD_ORDER.index(r.kind))]
+        report = ImportReport(member, str(target), dry_run, on_invalid, files, loaded=False)
         store.migrate()
         store.ensure_member(member)
         for file in files:
@@ -185,6 +186,11 @@ def _open_beside(target: Path | str | None, key: str | None) -> Store | None:
     import pyarrow.dataset  # noqa: F401
 
     return None if target is None else Store.open(target, key)
+
+
+def _close_opened(opening: concurrent.futures.Future[Store | None]) -> None:
+    if not opening.cancelled() and opening.exception() is None and opening.result() is not None:
+        opening.result().close()
 
 
 def _entry_year(kind: str, typed: pl.DataFrame) -> pl.DataFrame:

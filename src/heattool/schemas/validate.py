@@ -182,9 +182,11 @@ def validate_table(
         except pandera.errors.SchemaErrors as exc:
             unique_key = tuple(schema.unique or ())
             parts.append(_pandera_findings(exc.failure_cases, typed, unique_key))
-        frame = derived.result() if derived else typed
-    if not frame[INDEX].equals(typed[INDEX]):
-        raise RuntimeError("derive() must keep every row, in order")
+        frame = typed
+        if derived:
+            frame = derived.result()
+            if INDEX not in frame.columns or not frame[INDEX].equals(typed[INDEX]):
+                raise RuntimeError("derive() must keep every row, in order, with its _index")
 
     row_findings = (
         pl.concat(parts)

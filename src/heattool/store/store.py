@@ -264,7 +264,7 @@ class Store:
 
     @contextlib.contextmanager
     def registered(self, name: str, frame: pl.DataFrame) -> Iterator[None]:
-        """`frame` readable in SQL as `name` inside the block, with no copy.
+        """`frame` readable in SQL as `name` inside the block, with no copy (one frame a name).
 
         DuckDB reads it as Arrow record batches of a row group each, in parallel: one batch
         is read by one thread, which made a million-row import 0.2 s slower. The strings stay
