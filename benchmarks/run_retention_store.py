@@ -10,7 +10,7 @@ git) and reused while the generator's version and the row count are the same.
 Timed, each run a whole process (wall time around the child, peak RSS from its rusage):
 
 - `heattool retention --db STORE --as-of 2030-09-01 --format json > /dev/null`, the command;
-- `store_retention(store, policy, as_of)` alone, in a child that opens the store first;
+- the store's records judged (`people.records` + `evaluate_policy`) alone, in a child that opens the store first;
 - `heattool purge --db COPY --as-of D --yes`, on a fresh copy of the store each run, with D the
   1 September on which about 1 million students are deletion-ready (chosen once, in a child).
 
@@ -63,7 +63,7 @@ def _sql_list(values: list[str]) -> str:
 
 def build_store(path: Path, students: int) -> None:
     """A store of `students` synthetic students (and their activities and register rows)."""
-    from heattool.importer import refresh_last_activity
+    from heattool.store.loading import refresh_all
     from heattool.store import Store
 
     span = (LAST_ACTIVITY - FIRST_ACTIVITY).days
@@ -209,9 +209,7 @@ def build_store(path: Path, students: int) -> None:
             )
             con.execute("DROP TABLE gen")
             for member in MEMBERS:  # as an import of these register rows would
-                refresh_last_activity(
-                    store, member, "SELECT student_ref FROM attendance WHERE member = $member"
-                )
+                refresh_all(store, member)
         con.execute("CHECKPOINT")
 
 
@@ -236,16 +234,16 @@ def ensure_store(students: int) -> Path:
 
 
 def child_store_retention(db: str, as_of: str) -> None:
-    """Open the store, then time store_retention alone; print the seconds and counts as JSON."""
-    from heattool.retention_store import store_retention
+    """Open the store, then time reading and judging its records alone; print the seconds and counts as JSON."""
     from heattool.rules.policy import load_policy
-    from heattool.store import Store
+    from heattool.rules.retention import evaluate_policy
+    from heattool.store import Store, people
 
     policy = load_policy()
     with Store.open(db) as store:
-        store.migrate()
         started = time.perf_counter()
-        result = store_retention(store, policy, dt.date.fromisoformat(as_of))
+        records = people.records(store)
+        result = evaluate_policy(policy, records, dt.date.fromisoformat(as_of))
         seconds = time.perf_counter() - started
     counts = dict(result.group_by("status").len().iter_rows())
     print(json.dumps({"seconds": seconds, "rows": result.height, "counts": counts}))
@@ -255,14 +253,14 @@ def child_pick_day(db: str, wanted: str) -> None:
     """The 1 September (2015-2045) on which the deletion-ready count is nearest `wanted`."""
     import polars as pl
 
-    from heattool.retention_store import DUE, store_records
+    from heattool.rules.deletion import DUE
     from heattool.rules.policy import load_policy
     from heattool.rules.retention import evaluate_policy
-    from heattool.store import Store
+    from heattool.store import Store, people
 
     policy = load_policy()
     with Store.open(db) as store:
-        records = store_records(store)
+        records = people.records(store)
     best = None
     for year in range(2015, 2046):
         day = dt.date(year, 9, 1)

@@ -1,51 +1,21 @@
-"""Shared test fixtures and the Hypothesis profiles."""
+"""Shared test fixtures and the Hypothesis profiles (helpers are in tests/helpers.py)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
+# CI runs a small profile on every submission; a developer's run looks harder.
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.register_profile("dev", max_examples=25, deadline=None)
+settings.register_profile(
+    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-DATA = Path(__file__).resolve().parent / "data"
-
-
-class FailingCommit:
-    """A store connection whose COMMIT fails as on a full disk; everything else goes through."""
-
-    def __init__(self, con):
-        self.con = con
-
-    def __getattr__(self, name):
-        return getattr(self.con, name)
-
-    def execute(self, sql, *args):
-        import duckdb
-
-        if sql == "COMMIT":
-            raise duckdb.IOException("IO Error: Could not write file: No space left on device")
-        return self.con.execute(sql, *args)
-
-
-def query(db, sql: str, params=None) -> list[tuple]:
-    """Rows from a store, read as a data officer's SQL tool would (read-only)."""
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture

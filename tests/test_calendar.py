@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
 from heattool.store import Store
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.test_track_request import HEAT_TOML, add_people
 
 
@@ -34,15 +35,30 @@ def dates(invoke, *args) -> dict[str, str]:
     ],
 )
 def test_dates_move_back_from_a_weekend_to_the_friday(invoke, tmp_path, year, expected):
-    found = dates(invoke, "--year", year, "--db", tmp_path / "none.duckdb")
+    found = dates(invoke, "--year", year)
     assert (found["ready-for-deletion"], found["deletion-due"], found["track-deadline"]) == expected
     for day in expected:
         assert dt.date.fromisoformat(day).weekday() < 5 or day.endswith("-09-01")
 
 
+@pytest.fixture(autouse=True)
+def _no_store_here(tmp_path, monkeypatch):
+    """Each test runs in an empty folder, where the default store does not exist."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HEATTOOL_DB", raising=False)
+
+
+def test_a_named_store_that_does_not_exist_is_an_error(invoke, tmp_path):
+    typo = tmp_path / "typo.duckdb"
+    result = invoke("calendar", "--year", "2026", "--db", typo)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: no store at {typo}; create one with heattool import"
+    assert not typo.exists()
+
+
 def test_text_calendar_without_a_store(invoke, tmp_path):
-    missing = tmp_path / "none.duckdb"
-    result = invoke("calendar", "--year", "2026", "--as-of", "2026-10-01", "--db", missing)
+    missing = Path("heattool.duckdb")
+    result = invoke("calendar", "--year", "2026", "--as-of", "2026-10-01")
     assert result.exit_code == 0, result.stderr
     lines = [line.strip() for line in result.stdout.splitlines()]
     assert lines[0] == "2026 under HEAT default 2025.1"
@@ -59,7 +75,7 @@ def test_text_calendar_without_a_store(invoke, tmp_path):
 
 
 def test_the_year_defaults_to_that_of_as_of(invoke, tmp_path):
-    found = dates(invoke, "--as-of", "2027-01-15", "--db", tmp_path / "none.duckdb")
+    found = dates(invoke, "--as-of", "2027-01-15")
     assert found["track-deadline"] == "2027-11-30"
 
 
@@ -68,13 +84,13 @@ def test_holidays_in_the_policy_are_not_working_days(invoke, tmp_path):
     policy.write_text(
         HEAT_TOML.replace("holidays = []", "holidays = [2026-10-30, 2026-11-30]"), "utf-8"
     )
-    found = dates(invoke, "--year", "2026", "--policy", policy, "--db", tmp_path / "x.duckdb")
+    found = dates(invoke, "--year", "2026", "--policy", policy)
     assert (found["deletion-due"], found["track-deadline"]) == ("2026-10-29", "2026-11-27")
 
 
 def test_a_policy_without_annual_dates_says_so(invoke, tmp_path):
     kent = ROOT / "examples" / "policies" / "kent-staff.toml"
-    result = invoke("calendar", "--year", "2026", "--policy", kent, "--db", tmp_path / "x.duckdb")
+    result = invoke("calendar", "--year", "2026", "--policy", kent)
     assert result.exit_code == 0, result.stderr
     assert "note: records are ready for deletion on the day each expires" in result.stdout
     assert "note: each record must be deleted within 30 days of expiring" in result.stdout
@@ -84,7 +100,7 @@ def test_a_policy_without_annual_dates_says_so(invoke, tmp_path):
 def test_a_bad_policy_exits_3(invoke, tmp_path):
     policy = tmp_path / "bad.toml"
     policy.write_text(HEAT_TOML.replace("month = 11", "month = 13"), "utf-8")
-    result = invoke("calendar", "--policy", policy, "--db", tmp_path / "x.duckdb")
+    result = invoke("calendar", "--policy", policy)
     assert result.exit_code == 3
     assert "[settings] track_deadline: month 13 is not a number from 1 to 12" in result.stderr
 
@@ -148,4 +164,4 @@ def test_what_is_due_for_one_member_only(invoke, db):
 def test_an_unknown_member_is_exit_2(invoke, db):
     result = invoke("calendar", "--db", db, "--member", "SUSSEX")
     assert result.exit_code == 2
-    assert "has no records of member 'SUSSEX'" in result.stderr
+    assert "has no records of member SUSSEX; it holds" in result.stderr

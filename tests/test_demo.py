@@ -7,7 +7,7 @@ import json
 import os
 import stat
 
-from heattool.demo import steps
+from heattool.actions.demo import steps
 
 
 def test_demo_walks_the_whole_job_in_a_fresh_folder(invoke, tmp_path):

@@ -9,7 +9,7 @@ import typer
 from heattool.cli import app
 from heattool.errors import ExitCode
 from heattool.findings import CODES
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text("utf-8")
 

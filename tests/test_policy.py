@@ -17,7 +17,7 @@ from heattool.rules.policy import (
     load_policy,
     policy_from_text,
 )
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 D = dt.date
 GOOD_RULE = """

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from heattool.errors import BadPolicy, HeattoolError, InvalidData
 from heattool.rules.policy import load_policy, policy_from_text
 from heattool.rules.retention import evaluate_policy, evaluate_table
-from tests.conftest import DATA, EXAMPLES
+from tests.helpers import DATA, EXAMPLES
 
 D = dt.date
 HEAT = load_policy()
@@ -356,7 +356,15 @@ def test_cli_heat_default_needs_kind_for_a_file_without_one(invoke):
 
 
 def test_cli_without_input_judges_the_store(invoke, tmp_path):
-    result = invoke("retention", "--db", tmp_path / "empty.duckdb")
+    missing = tmp_path / "empty.duckdb"
+    result = invoke("retention", "--db", missing)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: no store at {missing}; create one with heattool import\n"
+    assert not missing.exists()
+    from heattool.store import Store
+
+    Store.open(missing).close()  # an empty store: nothing in it is due
+    result = invoke("retention", "--db", missing)
     assert result.exit_code == 0, result.stderr
     assert "0 records" in result.stdout
     assert "Nothing is ready for deletion." in result.stdout

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heattool.store import Store
-from heattool.store.personal import NOT_PERSONAL, PERSONAL_TABLES
-from tests.conftest import EXAMPLES, FailingCommit, query
+from heattool.store.erasure import NOT_PERSONAL, PERSONAL_TABLES
+from tests.helpers import EXAMPLES, FailingCommit, judged, query
 
 UPLOADS = [EXAMPLES / f"{k}.csv" for k in ("activities", "students", "attendance", "ambassadors")]
 AS_OF = "2026-11-24"
@@ -119,7 +119,7 @@ def test_purge_dry_run_deletes_nothing(invoke, db):
 def test_purge_without_yes_in_a_script_refuses_and_deletes_nothing(invoke, db):
     result = invoke("purge", "--db", db, "--as-of", AS_OF)
     assert result.exit_code == 2
-    assert "refusing to delete 1 records without --yes" in result.stderr
+    assert "refusing to delete 1 record without --yes" in result.stderr
     assert query(db, "SELECT count(*) FROM students WHERE student_ref = 'S0013'") == [(1,)]
 
 
@@ -167,9 +167,9 @@ def test_purge_for_one_member_leaves_the_other_alone(invoke, two_members):
 @settings(max_examples=8, deadline=None)
 @given(st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2060, 12, 31)))
 def test_purge_deletes_the_deletion_ready_list_and_nothing_else(tmp_path_factory, day):
-    from heattool.importer import import_paths
-    from heattool.retention_store import deletion_ready, store_retention
-    from heattool.rights import plan_purge, purge
+    from heattool.actions.load import import_paths
+    from heattool.actions.purge import plan_purge, purge_plan
+    from heattool.rules.deletion import deletion_ready
     from heattool.rules.policy import load_policy
 
     db = tmp_path_factory.mktemp("purge") / "store.duckdb"
@@ -177,10 +177,10 @@ def test_purge_deletes_the_deletion_ready_list_and_nothing_else(tmp_path_factory
     policy = load_policy()
     with Store.open(db) as store:
         store.migrate()
-        everyone = set(store_retention(store, policy, day)["heat_id"])
-        due = set(deletion_ready(store_retention(store, policy, day))["heat_id"])
-        receipt = purge(store, policy, plan_purge(store, policy, day), day)
-        left = set(store_retention(store, policy, day)["heat_id"])
+        everyone = set(judged(store, policy, day)["heat_id"])
+        due = set(deletion_ready(judged(store, policy, day))["heat_id"])
+        receipt = purge_plan(store, policy, plan_purge(store, policy, day), day)
+        left = set(judged(store, policy, day)["heat_id"])
     assert set(receipt.heat_ids) == due
     assert left == everyone - due
 
@@ -188,15 +188,15 @@ def test_purge_deletes_the_deletion_ready_list_and_nothing_else(tmp_path_factory
 @pytest.mark.parametrize("member", [None, "KENT", "OTHER"])
 def test_records_judged_without_ids_are_identified_as_the_same_people(two_members, member):
     """A purge judges everyone without their ids and identifies only the due, by row."""
-    from heattool.retention_store import ROW, identify, store_retention
     from heattool.rules.policy import load_policy
+    from heattool.store.people import ROWID, identify
 
     policy, day = load_policy(), dt.date(2045, 9, 1)
     with Store.open(two_members) as store:
-        full = store_retention(store, policy, day, member)
+        full = judged(store, policy, day, member)
         with store.transaction():
-            bare = store_retention(store, policy, day, member, ids=False)
-            assert ROW in bare.columns and "heat_id" not in bare.columns
+            bare = judged(store, policy, day, member, ids=False)
+            assert ROWID in bare.columns and "heat_id" not in bare.columns
             found = identify(store, bare.reverse())  # any order, any subset
         with pytest.raises(RuntimeError, match="transaction"):
             identify(store, bare)
@@ -255,16 +255,16 @@ def test_a_purge_whose_commit_fails_leaves_no_receipt_and_the_store_as_it_was(
 ):
     """The receipt is written while DuckDB commits; if the commit fails, it must not remain."""
 
-    from heattool import rights
+    from heattool.actions import purge
 
-    real_purge = rights.purge
+    real_purge = purge.purge_plan
 
     def purge_then_fail_at_commit(store, *args):
         receipt = real_purge(store, *args)
         store.con = FailingCommit(store.con)
         return receipt
 
-    monkeypatch.setattr(rights, "purge", purge_then_fail_at_commit)
+    monkeypatch.setattr(purge, "purge_plan", purge_then_fail_at_commit)
     before = query(db, "SELECT count(*) FROM students")
     receipt = tmp_path / "receipt.json"
     result = invoke("purge", "--db", db, "--as-of", "2060-09-01", "--yes", "--receipt", receipt)
@@ -390,7 +390,8 @@ def test_every_table_is_declared_personal_or_not():
 
 
 def test_erase_and_access_cover_every_personal_table(invoke, db):
-    from heattool import rights
+    from heattool.store.erasure import erase_people, held_about
+    from heattool.store.people import person
 
     heat_id = heat_id_of(db, "S0002")
     with Store.open(db) as store:
@@ -398,9 +399,13 @@ def test_erase_and_access_cover_every_personal_table(invoke, db):
         store.con.execute(  # a track request that included the person
             "INSERT INTO track_batch_records VALUES (1, 'KENT', 'students', ?::UUID)", [heat_id]
         )
-        package = rights.access(store, heat_id)
-        assert set(package["held_in_tables"]) == {"students", "attendance", "track_batch_records"}
-        rights.erase(store, rights.person(store, heat_id), event="erase")
+        held = held_about(store, person(store, heat_id))
+        assert {t for t, rows in held.items() if rows and not t.startswith("_")} == {
+            "students",
+            "attendance",
+            "track_batch_records",
+        }
+        erase_people(store, person(store, heat_id), event="erase")
     with Store.open(db) as store:
         for table, predicate in PERSONAL_TABLES.items():
             people = store.con.execute(

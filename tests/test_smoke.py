@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 
 def test_python_m_heattool_runs_as_a_process():

@@ -18,7 +18,7 @@ from heattool.schemas.headers import kind_columns
 from heattool.store import Store
 from heattool.store import migrations as store_migrations
 from heattool.store.migrations import Migration, latest_version
-from tests.conftest import DATA, EXAMPLES, ROOT, FailingCommit, query
+from tests.helpers import DATA, EXAMPLES, ROOT, FailingCommit, query
 
 EXAMPLE_FILES = ["activities.csv", "students.csv", "attendance.csv", "ambassadors.csv"]
 PLAINTEXT = [b"Amelia", b"Hughes", b"Canterbury Academy", b"CT1 2EH"]  # from students.csv
@@ -67,7 +67,7 @@ def test_columns_have_real_types():
 
 
 def test_a_new_store_is_at_the_latest_version_and_records_it(tmp_path):
-    with Store.open(tmp_path / "s.duckdb") as store:
+    with Store.open(tmp_path / "s.duckdb", migrate=False) as store:
         assert store.schema_version() == 0
         assert store.migrate() == list(range(1, latest_version() + 1))
         assert store.migrate() == []
@@ -176,7 +176,7 @@ def test_a_later_migration_is_applied_once_to_an_older_store(tmp_path, monkeypat
 
     monkeypatch.setattr(store_module, "migrations", lambda: (*shipped, extra))
     monkeypatch.setattr(store_module, "latest_version", lambda: extra.version)
-    with Store.open(db) as store:
+    with Store.open(db, migrate=False) as store:
         assert store.migrate() == [extra.version]
         assert store.migrate() == []
     assert query(db, "SELECT count(*) FROM duckdb_columns() WHERE column_name = 'nickname'") == [
@@ -311,14 +311,14 @@ def test_a_full_disk_mid_import_is_one_line_and_leaves_the_store_as_before(
     db = tmp_path / "s.duckdb"
     assert load_examples(invoke, db).exit_code == 0
     before = query(db, "SELECT * FROM students ORDER BY student_ref")
-    from heattool import importer
+    from heattool.store import loading
 
     def disk_full(*args, **kwargs):
         raise duckdb.IOException("IO Error: Could not write file: No space left on device")
 
     upload = tmp_path / "s.csv"
     upload.write_text("Student Ref,Forename\nS0001,Changed\nNEW1,New\n")
-    monkeypatch.setattr(importer, "_write_attendance", disk_full)  # after students are written
+    monkeypatch.setattr(loading, "write_attendance", disk_full)  # after students are written
     result = invoke("import", upload, EXAMPLES / "attendance.csv", "-m", "KENT", "--db", db)
     assert result.exit_code == 2
     assert "could not write the store (Could not write file: No space left on device)" in (
@@ -332,21 +332,23 @@ def test_a_full_disk_mid_import_is_one_line_and_leaves_the_store_as_before(
 def test_an_import_that_fails_to_commit_to_a_new_store_leaves_it_empty(
     invoke, tmp_path, monkeypatch
 ):
-    """If the load cannot commit, a store the import made holds nothing, not even tables."""
-    from heattool import importer
+    """If the load cannot commit, a store the import made holds no records (its tables, made by
+    the migrations that commit before the load, stay)."""
+    from heattool.actions import load
 
-    real_load = importer._load_file
+    real_load = load._load_file
 
     def load_then_fail_at_commit(store, *args):
         real_load(store, *args)
         store.con = FailingCommit(store.con)
 
-    monkeypatch.setattr(importer, "_load_file", load_then_fail_at_commit)
+    monkeypatch.setattr(load, "_load_file", load_then_fail_at_commit)
     db = tmp_path / "new.duckdb"
     result = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db)
     assert result.exit_code == 2
     assert "nothing was changed" in result.stderr
-    assert query(db, "SELECT count(*) FROM duckdb_tables()") == [(0,)]
+    for table in ("members", "students", "import_batches", "audit_records"):
+        assert query(db, f"SELECT count(*) FROM {table}") == [(0,)], table
 
 
 def _big_students(path, rows: int) -> None:
@@ -403,7 +405,7 @@ def test_a_failed_import_does_not_replay_a_write_ahead_log_left_by_a_killed_writ
 def test_an_interrupted_validation_closes_the_store_it_opened(tmp_path, monkeypatch):
     """Ctrl-C during validation: the store opened beside it is closed (its lock let go, the
     process's file mode mask as it was), whether it had finished opening or not."""
-    from heattool import importer
+    from heattool.actions import load
 
     db = tmp_path / "s.duckdb"
     with Store.open(db) as store:
@@ -412,11 +414,11 @@ def test_an_interrupted_validation_closes_the_store_it_opened(tmp_path, monkeypa
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(importer, "_validate", interrupted)
+    monkeypatch.setattr(load, "_validate", interrupted)
     mask = os.umask(0o022)
     try:
         with pytest.raises(KeyboardInterrupt):
-            importer.import_paths([EXAMPLES / "students.csv"], member="KENT", db=db)
+            load.import_paths([EXAMPLES / "students.csv"], member="KENT", db=db)
         assert os.umask(0o022) == 0o022
     finally:
         os.umask(mask)

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from heattool.actions.track_request import FILE_COLUMNS, track_request
 from heattool.rules.policy import default_policy_path, load_policy
 from heattool.store import Store
-from heattool.tracking import FILE_COLUMNS, track_request
-from tests.conftest import query
+from tests.helpers import query
 
 POLICY = load_policy()
 STUDENT = {
@@ -451,7 +451,7 @@ def test_the_csv_neutralises_formula_like_values(store, tmp_path):
     ("args", "code", "message"),
     [
         (["--target", "ucas"], 2, "no track target 'ucas' in heat.toml; it has hesa, npd"),
-        (["--member", "MEDWAY"], 2, "has no records of member 'MEDWAY'"),
+        (["--member", "MEDWAY"], 2, "has no records of member MEDWAY; it holds KENT"),
         (["--member", "bad code"], 2, "'bad code' is not a member code"),
         (["--year", "2010"], 2, "--year 2010: the hesa window starts at entry year 2015"),
         (["--no-out"], 2, "give --out FILE for the request (or --dry-run to see the counts)"),
@@ -465,7 +465,7 @@ def test_the_csv_neutralises_formula_like_values(store, tmp_path):
 def test_usage_and_policy_errors_are_one_line_with_their_exit_code(
     invoke, db, tmp_path, args, code, message
 ):
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     argv = ["track-request", "--target", "hesa", "--year", "2026", "--db", db]
     if "--no-out" not in args:
@@ -483,7 +483,7 @@ def test_no_store_is_exit_2_and_creates_none(invoke, tmp_path):
     missing = tmp_path / "none.duckdb"
     result = request(invoke, missing, tmp_path / "x.csv")
     assert result.exit_code == 2
-    assert f"no store at {missing}; create it with heattool import" in result.stderr
+    assert f"no store at {missing}; create one with heattool import" in result.stderr
     assert not missing.exists()
 
 
@@ -522,7 +522,7 @@ def test_a_bad_track_table_exits_3_naming_file_target_and_reason(
 
 
 def test_kent_staff_policy_still_loads():
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     policy = load_policy(ROOT / "examples" / "policies" / "kent-staff.toml")
     assert policy.tracks == {}
@@ -602,7 +602,8 @@ def test_a_member_scoped_request_holds_no_other_members_records(
 
 @given(st.lists(st.text(max_size=6) | st.sampled_from(["=1", "+1", "-1", "@a", "\tx", "\rx"])))
 def test_the_sql_writer_neutralises_exactly_what_write_csv_does(values):
-    from heattool.io.writers import write_csv, write_query
+    from heattool.io.writers import write_csv
+    from heattool.store.exports import write_query
 
     frame = pl.DataFrame(
         {"n": range(len(values)), "cell": values}, schema_overrides={"cell": pl.String}

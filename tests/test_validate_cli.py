@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from heattool.findings import CODES
-from tests.conftest import DATA, EXAMPLES
+from tests.helpers import DATA, EXAMPLES
 
 AS_OF = "2026-11-24"
 STUDENT_HEADER = "Student Ref,Forename,Surname,Date of Birth,Postcode,Sex,Permission to Track"

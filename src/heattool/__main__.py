@@ -1,5 +1,5 @@
 """Run heattool as `python -m heattool`."""
 
-from heattool.cli import main
+from heattool.cli.app import main
 
 main()

@@ -43,3 +43,13 @@ class BadPolicy(HeattoolError):
 
 class StoreError(HeattoolError):
     """The store cannot be opened or written (locked, too new, wrong key, read-only)."""
+
+
+class NoSuchPerson(HeattoolError):
+    """No person with that heat_id or ref (for that member) is in the store."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, without DuckDB's `IO Error: ` prefix."""
+    text = str(exc).strip()
+    return text.splitlines()[0].removeprefix("IO Error: ") if text else type(exc).__name__

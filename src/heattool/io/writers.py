@@ -1,51 +1,21 @@
-"""Write exports: owner-only files, Excel-safe CSV, JSON."""
+"""Write exports: owner-only files, Excel-safe CSV, JSON, and files written by DuckDB."""
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import hashlib
 import json
 import os
 import string
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from heattool.errors import UnreadableInput
+from heattool.io.files import PRIVATE_MODE, UTF8_BOM, excel_safe, open_private
 
-PRIVATE_MODE = 0o600
-PRIVATE_UMASK = 0o077
-UTF8_BOM = "\ufeff".encode()
 _CHUNK = 1 << 22
-_FORMULA_START = r"^[=+\-@\t\r]"  # what Excel, LibreOffice and Sheets may run as a formula
-
-
-def open_private(path: Path, mode: str = "w", **kwargs: Any):
-    """Open a file for writing that only its owner can read, whatever the umask."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
-        os.chmod(path, PRIVATE_MODE)  # an existing file keeps its old mode through O_CREAT
-        return os.fdopen(fd, mode, **kwargs)
-    except OSError as exc:
-        raise UnreadableInput(f"{path}: cannot write ({exc.strerror})") from None
-
-
-def excel_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """Neutralise text cells that Excel would run as a formula, by a leading apostrophe."""
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(_FORMULA_START))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name, dtype in frame.schema.items()
-        if dtype == pl.String
-    )
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
@@ -106,82 +76,7 @@ def json_text(document: Any) -> str:
     return text
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _sql_name(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-_FORMULA_CODES = (61, 43, 45, 64, 9, 13)  # = + - @ tab CR: the characters of _FORMULA_START
-
-
-def _excel_safe_sql(column: str) -> str:
-    """`excel_safe` in SQL; testing the first character's code is cheaper than a regex."""
-    name = _sql_name(column)
-    starts = f"ord({name}) IN {_FORMULA_CODES}"
-    return f"CASE WHEN {starts} THEN concat(chr(39), {name}) ELSE {name} END AS {name}"
-
-
-@contextlib.contextmanager
-def _private_files() -> Iterator[None]:
-    old = os.umask(PRIVATE_UMASK)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def write_query(
-    con: Any,
-    query: str,
-    path: Path,
-    file_format: str = "csv",
-    params: dict[str, Any] | None = None,
-    while_hashing: Callable[[], None] | None = None,
-) -> str:
-    """Write a DuckDB query's rows straight from the database, mode 0600; returns the sha256.
-
-    CSV is UTF-8 with a BOM and Excel-safe like `write_csv` (text columns neutralised in SQL);
-    Parquet keeps the column types. Millions of rows never pass through Python.
-    `while_hashing` runs (on the connection, in this thread) while another thread finishes the
-    file and hashes it; if it fails, the file is removed.
-    """
-    import duckdb
-
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    if file_format == "csv":
-        columns = con.execute(f"DESCRIBE {query}", params or {}).fetchall()
-        select = ", ".join(
-            _excel_safe_sql(name) if kind == "VARCHAR" else _sql_name(name)
-            for name, kind, *_ in columns
-        )
-        copy = f"COPY (SELECT {select} FROM ({query})) TO {_sql_text(str(partial))} (HEADER)"
-    else:
-        copy = f"COPY ({query}) TO {_sql_text(str(partial))} (FORMAT parquet)"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _private_files():
-            con.execute(copy, params or {})
-    except (OSError, duckdb.Error) as exc:
-        partial.unlink(missing_ok=True)
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
-        raise UnreadableInput(f"{path}: cannot write ({reason})") from None
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        finishing = pool.submit(_finish, partial, path, file_format == "csv")
-        try:
-            if while_hashing is not None:
-                while_hashing()
-        except BaseException:
-            concurrent.futures.wait([finishing])
-            path.unlink(missing_ok=True)
-            raise
-        return finishing.result()
-
-
-def _finish(partial: Path, path: Path, bom: bool) -> str:
+def finish_partial(partial: Path, path: Path, bom: bool) -> str:
     """Put the written rows in place (after a BOM for CSV) and hash them as they go."""
     digest = hashlib.sha256()
     try:

@@ -432,3 +432,14 @@ def _check_field_types(policy: Policy) -> None:
                     f"{policy.source}: rule '{rule.name}': field '{name}' is used as {kind} "
                     f"here but as {first[0]} in rule '{first[1]}'"
                 )
+
+
+def policy_sha256(policy: Policy) -> str:
+    """The sha256 of the policy file's bytes, so a receipt says exactly which rules applied."""
+    import hashlib
+
+    if policy.source == DEFAULT_POLICY:
+        data = resources.files("heattool.rules").joinpath(DEFAULT_POLICY).read_bytes()
+    else:
+        data = Path(policy.source).read_bytes()
+    return hashlib.sha256(data).hexdigest()

@@ -1,5 +1,9 @@
 """Upload schemas: header aliases, code lists and one Pandera model per upload kind."""
 
+import re
+
+from heattool.errors import HeattoolError
+
 KINDS = ("students", "activities", "attendance", "ambassadors")
 REF_COLUMNS = {
     "students": "student_ref",
@@ -7,3 +11,15 @@ REF_COLUMNS = {
     "attendance": None,
     "ambassadors": "ambassador_ref",
 }
+PERSON_KINDS = ("students", "ambassadors")  # the kinds that are people, with a heat_id
+
+_MEMBER_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def member_code(text: str) -> str:
+    """A member code as stored: letters (upper-cased), digits, '-', '_' or '.'."""
+    if not _MEMBER_CODE.fullmatch(text or ""):
+        raise HeattoolError(
+            f"{text!r} is not a member code; use letters, digits, '-', '_' or '.', e.g. KENT"
+        )
+    return text.upper()

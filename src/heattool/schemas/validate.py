@@ -129,7 +129,7 @@ def validate_table(
     columns, _required = kind_columns(header.kind)
     model = MODELS[header.kind]
     schema = model.to_schema()
-    letters = {c: _column_letter(p) for c, p in header.positions.items()}
+    letters = {c: column_letter(p) for c, p in header.positions.items()}
 
     text = clean_text(raw.frame, header.columns).with_row_index(INDEX)
     present = [c for c in columns if c in header.columns]
@@ -273,7 +273,7 @@ def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
     if raw.encoding_note:
         rows.append((None, None, None, "encoding-guessed", raw.encoding_note))
     for heading in header.unknown:
-        cell = f"{sheet}{_column_letter(raw.headers.index(heading))}1"
+        cell = f"{sheet}{column_letter(raw.headers.index(heading))}1"
         rows.append((cell, heading, None, "unknown-column", message("unknown-column", heading)))
     for name in header.duplicates:
         rows.append((None, name, name, "duplicate-column", message("duplicate-column", name)))
@@ -297,7 +297,7 @@ def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
     )
 
 
-def _column_letter(position: int) -> str:
+def column_letter(position: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA, as a spreadsheet names columns."""
     letters = ""
     position += 1

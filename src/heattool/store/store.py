@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 import stat
@@ -16,7 +15,9 @@ import duckdb
 import polars as pl
 
 from heattool import __version__
-from heattool.errors import StoreError
+from heattool.clock import utc_now
+from heattool.errors import StoreError, first_line
+from heattool.io.files import make_private, private_files
 from heattool.store.migrations import latest_version, migrations
 
 MEMORY = ":memory:"
@@ -25,7 +26,6 @@ DB_ENV = "HEATTOOL_DB"
 KEY_ENV = "HEATTOOL_KEY"
 KEY_FILE_ENV = "HEATTOOL_KEY_FILE"
 CATALOG = "store"  # the attached store's name inside the connection
-PRIVATE_UMASK = 0o077  # files DuckDB creates (store, .wal, spill folder) are owner-only
 _NOT_A_STORE = "not a valid DuckDB database file"
 # The storage format a store is written in: DuckDB 1.5's own (encrypted stores always were).
 # Its DICT_FSST string compression writes a million students 0.3-0.6 s faster than the 1.0
@@ -86,20 +86,24 @@ def _quote(text: str) -> str:
 class Store:
     """The heattool store: one DuckDB database holding every member's records.
 
-    Open it with `Store.open(path, key)` as a context manager. Its tables are reached
-    unqualified (the connection's default catalog is the store).
+    `Store.open(path, key)` opens or creates one; `Store.open_existing` refuses a path with no
+    store. Both migrate it to this heattool's schema unless told not to, and work as context
+    managers. Tables are reached unqualified (the connection's default catalog is the store).
+    Files DuckDB creates (the store, its .wal, its spill folder) are owner-only: the process's
+    umask is held private while the store is attached and while a transaction writes.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | str, umask: int | None):
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | str):
         self.con = con
         self.path = path
-        self._umask = umask
         self._in_transaction = False
 
     # -- opening and closing -------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str | None = None, key: str | None = None) -> Store:
+    def open(
+        cls, path: Path | str | None = None, key: str | None = None, *, migrate: bool = True
+    ) -> Store:
         """Open (creating if absent) the store at path; refuse one newer than this heattool."""
         path = resolve_db_path(path)
         con = duckdb.connect(
@@ -113,27 +117,40 @@ class Store:
         # SQL reads only what the store holds or `registered` names, never a Python variable
         # that happens to share a table's name.
         con.execute("SET python_enable_replacements = false")
-        umask = None
         try:
             if path == MEMORY:
                 con.execute(f"ATTACH {_quote(MEMORY)} AS {CATALOG}")
             else:
-                umask = os.umask(PRIVATE_UMASK)
-                cls._attach(con, path, key)
+                assert isinstance(path, Path)
+                con.execute(f"SET temp_directory = {_quote(str(_spill_folder(path)))}")
+                with contextlib.suppress(OSError):  # made only when a query spills
+                    _spill_folder(path).mkdir(mode=0o700)
+                with private_files():
+                    cls._attach(con, path, key)
             con.execute(f"USE {CATALOG}")
         except BaseException:
             con.close()
-            if umask is not None:
-                os.umask(umask)
             raise
-        store = cls(con, path, umask)
+        store = cls(con, path)
         try:
             store._make_private()
             store._check_version()
+            if migrate:
+                store.migrate()
         except BaseException:
             store.close()
             raise
         return store
+
+    @classmethod
+    def open_existing(
+        cls, path: Path | str | None = None, key: str | None = None, *, migrate: bool = True
+    ) -> Store:
+        """Open the store at path, which must exist: a mistyped --db is an error, not a store."""
+        target = resolve_db_path(path)
+        if target != MEMORY and not Path(target).exists():
+            raise StoreError(f"no store at {target}; create one with heattool import")
+        return cls.open(target, key, migrate=migrate)
 
     @staticmethod
     def _attach(con: duckdb.DuckDBPyConnection, path: Path, key: str | None) -> None:
@@ -147,20 +164,16 @@ class Store:
             raise _open_error(path, exc, key is not None) from None
 
     def _make_private(self) -> None:
-        if self.path == MEMORY:
-            return
-        for file in (Path(self.path), Path(f"{self.path}.wal")):
-            with contextlib.suppress(FileNotFoundError):
-                if stat.S_IMODE(file.stat().st_mode) != 0o600:
-                    os.chmod(file, 0o600)
+        if self.path != MEMORY:
+            for file in (Path(self.path), Path(f"{self.path}.wal")):
+                make_private(file)
 
     def close(self) -> None:
-        try:
+        with private_files():  # closing checkpoints: the store and its log are rewritten
             self.con.close()
-        finally:
-            if self._umask is not None:
-                os.umask(self._umask)
-                self._umask = None
+        if self.path != MEMORY:
+            with contextlib.suppress(OSError):  # kept if DuckDB left anything in it
+                _spill_folder(Path(self.path)).rmdir()
 
     def __enter__(self) -> Store:
         return self
@@ -186,9 +199,7 @@ class Store:
                     "give another --db path"
                 )
             return 0
-        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[
-            0
-        ]
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version"))
 
     def _check_version(self) -> None:
         version = self.schema_version()
@@ -231,6 +242,10 @@ class Store:
         if self._in_transaction:
             yield Transaction(commit)
             return
+        with private_files():
+            yield from self._transaction(commit)
+
+    def _transaction(self, commit: bool) -> Iterator[Transaction]:
         self.con.execute("BEGIN TRANSACTION")
         self._in_transaction = True
         handle = Transaction(commit)
@@ -242,7 +257,7 @@ class Store:
                 self.con.execute("ROLLBACK")
             if isinstance(exc, duckdb.IOException):  # a full disk, a lost file system
                 raise StoreError(
-                    f"{self.path}: could not write the store ({_first_line(exc)}); "
+                    f"{self.path}: could not write the store ({first_line(exc)}); "
                     "nothing was changed"
                 ) from None
             raise
@@ -256,7 +271,7 @@ class Store:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
             raise StoreError(
-                f"{self.path}: could not write the store ({_first_line(exc)}); nothing was changed"
+                f"{self.path}: could not write the store ({first_line(exc)}); nothing was changed"
             ) from None
         self._make_private()
 
@@ -305,7 +320,7 @@ class Store:
 
         heat_ids_sql selects (heat_id, change) rows to attach to the event.
         """
-        event_id = self.con.execute("SELECT nextval('audit_event_seq')").fetchone()[0]
+        event_id = int(self.scalar("SELECT nextval('audit_event_seq')"))
         self.con.execute(
             "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -328,7 +343,39 @@ class Store:
         return event_id
 
     def next_batch_id(self) -> int:
-        return self.con.execute("SELECT nextval('batch_id_seq')").fetchone()[0]
+        return self.scalar("SELECT nextval('batch_id_seq')")
+
+    def next_track_batch_id(self) -> int:
+        return self.scalar("SELECT nextval('track_batch_seq')")
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        """The first column of the first row of a query."""
+        row = self.con.execute(sql, params or []).fetchone()
+        assert row is not None, sql
+        return row[0]
+
+    @property
+    def folder(self) -> Path:
+        """Where files about the store go by default: beside it (the current folder for
+        an in-memory store)."""
+        return Path.cwd() if self.path == MEMORY else Path(self.path).parent
+
+    def known_member(self, member: str | None) -> str | None:
+        """The member code as stored, for a command that reads one member's records.
+
+        A code the store has no records of is an error naming the members it does hold: a typo
+        must not read as "nothing due". None (every member) stays None.
+        """
+        if member is None:
+            return None
+        from heattool.schemas import member_code
+
+        code = member_code(member)
+        held = self.members()
+        if code not in held:
+            has = f"it holds {', '.join(held)}" if held else "it holds no records yet"
+            raise StoreError(f"the store {self.path} has no records of member {code}; {has}")
+        return code
 
 
 @dataclass
@@ -338,13 +385,9 @@ class Transaction:
     commit: bool = True
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].removeprefix("IO Error: ") if text else type(exc).__name__
+def _spill_folder(path: Path) -> Path:
+    """DuckDB's folder for data that does not fit in memory, beside the store, owner-only."""
+    return path.with_name(f"{path.name}.tmp")
 
 
 def _open_error(path: Path, exc: duckdb.Error, keyed: bool) -> StoreError:
@@ -364,4 +407,4 @@ def _open_error(path: Path, exc: duckdb.Error, keyed: bool) -> StoreError:
         )
     if _NOT_A_STORE in text:
         return StoreError(f"{path} is not a heattool store (not a DuckDB database)")
-    return StoreError(f"{path}: cannot open the store ({_first_line(exc)})")
+    return StoreError(f"{path}: cannot open the store ({first_line(exc)})")

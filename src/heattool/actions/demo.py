@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from rich.console import Console
-
 from heattool.errors import UnreadableInput
 
 MEMBER = "KENT"
@@ -31,12 +29,12 @@ class Step:
 def examples_folder() -> Path:
     """The examples shipped beside the source tree (a clone) or inside the package."""
     for candidate in (
-        Path(__file__).resolve().parents[2] / "examples",
+        Path(__file__).resolve().parents[3] / "examples",
         Path(str(resources.files("heattool"))) / "examples",
     ):
         if (candidate / "students.csv").exists():
             return candidate
-    raise UnreadableInput("the bundled examples are not found; run the demo from a clone")
+    raise UnreadableInput("the bundled examples are not found; reinstall heattool")
 
 
 def steps() -> list[Step]:
@@ -153,13 +151,17 @@ def steps() -> list[Step]:
 def _heat_id_of(forename: str, surname: str, dob: str) -> str:
     import datetime as dt
 
-    from heattool.rights import find_in_store
-    from heattool.store import key_from_env
+    from heattool.store import Store, key_from_env, people
 
-    found = find_in_store(
-        DB, key_from_env(), forename, surname, dt.date.fromisoformat(dob), None, MEMBER
-    )
-    return found["heat_id"][0]
+    with Store.open_existing(DB, key_from_env()) as store:
+        found = people.find(
+            store,
+            forename=forename,
+            surname=surname,
+            date_of_birth=dt.date.fromisoformat(dob),
+            member=MEMBER,
+        )
+    return str(found["heat_id"][0])
 
 
 def prepare(folder: Path) -> None:
@@ -178,28 +180,35 @@ def prepare(folder: Path) -> None:
             shutil.copy2(example, folder / "uploads" / example.name)
 
 
-def run_demo(folder: Path, console: Console, run: Callable[[list[str]], int]) -> int:
-    """Build the demo folder and run each step in it; returns how many steps ran."""
+# What the demo says as it goes, for the CLI to render: (event, text).
+Narrate = Callable[[str, str], None]
+
+
+def run_demo(folder: Path, run: Callable[[list[str]], int], narrate: Narrate) -> int:
+    """Build the demo folder and run each step in it; returns how many steps ran.
+
+    `narrate` is told "start", then for each step "step" (its purpose), "command" (the command
+    line) and "exit" (its exit code), then "end".
+    """
     folder = Path(folder)
     prepare(folder)
-    console.print(f"[bold]heattool demo[/] in {folder} (member {MEMBER}, as of {AS_OF})")
-    console.print(f"$ cd {folder}\n", markup=False)
+    narrate("start", f"heattool demo in {folder} (member {MEMBER}, as of {AS_OF})\n$ cd {folder}")
     done = 0
     home = Path.cwd()
     os.chdir(folder)
     try:
         for number, step in enumerate(steps(), start=1):
             args = step.args() if callable(step.args) else step.args
-            console.rule(f"[bold]{number}. {step.purpose}")
-            console.print(f"$ heattool {' '.join(args)}", markup=False)
-            code = run(args)
-            console.print(f"[dim](exit code {code})[/]\n")
+            narrate("step", f"{number}. {step.purpose}")
+            narrate("command", f"$ heattool {' '.join(args)}")
+            narrate("exit", str(run(args)))
             done += 1
     finally:
         os.chdir(home)
-    console.print(
+    narrate(
+        "end",
         f"Everything the demo made is in {folder}: the store ({DB}), the uploads, and in out/ "
         "the errors, rejects, deletion-ready list, track request with its manifest and the "
-        "subject access package. Explore it, or query the store with any DuckDB client."
+        "subject access package. Explore it, or query the store with any DuckDB client.",
     )
     return done

@@ -1,4 +1,4 @@
-"""The member's year: the dates the policy names, computed for a year, and what is due now.
+"""`heattool calendar`: the dates the policy names in a year, and what is due now.
 
 `heattool calendar` shows when expired records become ready for deletion (1 September), when
 they must be gone (the last working day of October) and when data for the track must be in place
@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from heattool.rules.calendar import AnnualDate, Period
 from heattool.rules.policy import Policy
-from heattool.store import MEMORY, resolve_db_path
+from heattool.rules.retention import OVERDUE, READY, evaluate_policy
+from heattool.store import MEMORY, Store, people, resolve_db_path
+from heattool.store.track import trackable
 
-READY = "ready-for-deletion"
-DELETE_BY = "deletion-due"
-TRACK_DEADLINE = "track-deadline"
+# The year's events.
+EVENT_READY = "ready-for-deletion"
+EVENT_DELETE_BY = "deletion-due"
+EVENT_TRACK_DEADLINE = "track-deadline"
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def year_days(policy: Policy, year: int) -> tuple[list[Day], list[str]]:
         ready_on = ready.for_year(year, holidays)
         days.append(
             Day(
-                READY,
+                EVENT_READY,
                 ready_on,
                 ready.words(),
                 "records that have expired become ready for deletion",
@@ -68,7 +69,7 @@ def year_days(policy: Policy, year: int) -> tuple[list[Day], list[str]]:
     if isinstance(delete_by, AnnualDate):
         days.append(
             Day(
-                DELETE_BY,
+                EVENT_DELETE_BY,
                 delete_by.for_year(year, holidays),
                 delete_by.words(),
                 "records ready for deletion must be deleted by this day",
@@ -77,7 +78,7 @@ def year_days(policy: Policy, year: int) -> tuple[list[Day], list[str]]:
     elif ready is not None:
         days.append(
             Day(
-                DELETE_BY,
+                EVENT_DELETE_BY,
                 _period_after(delete_by, ready_on),
                 f"{delete_by.words()} after {ready.words()}",
                 "records ready for deletion must be deleted by this day",
@@ -91,7 +92,7 @@ def year_days(policy: Policy, year: int) -> tuple[list[Day], list[str]]:
     else:
         days.append(
             Day(
-                TRACK_DEADLINE,
+                EVENT_TRACK_DEADLINE,
                 deadline.for_year(year, holidays),
                 deadline.words(),
                 f"data for the {year} track must be in place by this day",
@@ -138,61 +139,21 @@ def _due_now(
     key: str | None,
     member: str | None,
 ) -> dict[str, Any] | None:
-    from heattool.retention_store import store_retention
-    from heattool.tracking import open_store, trackable
-
     target = resolve_db_path(db)
     if target != MEMORY and not Path(target).exists():
+        if db is not None:  # a store named and not there is a mistake, not "nothing due"
+            Store.open_existing(target, key)
         return None
-    with open_store(target, key) as store:
-        tracks = trackable(store, policy, year, member)
-        statuses = store_retention(store, policy, as_of, member, ids=False)["status"].value_counts()
+    with Store.open_existing(target, key) as store:
+        member = store.known_member(member)
+        tracks = trackable(store, policy.tracks, year, member)
+        records = people.records(store, member, ids=False)
+        statuses = evaluate_policy(policy, records, as_of)["status"].value_counts()
     counts = dict(zip(statuses["status"].to_list(), statuses["count"].to_list(), strict=True))
     return {
         "db": str(target),
         "member": member,
         "trackable": tracks,
-        "ready_for_deletion": counts.get("ready-for-deletion", 0),
-        "overdue": counts.get("overdue", 0),
+        "ready_for_deletion": counts.get(READY, 0),
+        "overdue": counts.get(OVERDUE, 0),
     }
-
-
-def render_calendar(console: Console, document: dict[str, Any], db: Path | str | None) -> None:
-    """The dates as a table, then what is due now in the store."""
-    from rich import box
-    from rich.table import Table
-
-    def say(text: str) -> None:
-        console.print(text, soft_wrap=True, markup=False, highlight=False)
-
-    policy = document["policy"]
-    table = Table(
-        title=f"{document['year']} under {policy['name']} {policy['version']}".rstrip(),
-        title_justify="left",
-        box=box.SIMPLE,
-    )
-    for name in ("date", "day", "what", "rule"):
-        table.add_column(name)
-    for day in document["dates"]:
-        table.add_row(day["date"], day["weekday"][:3], day["what"], day["rule"])
-    console.print(table)
-    for note in document["notes"]:
-        say(f"note: {note}")
-    upcoming = document["next"]
-    if upcoming:
-        say(
-            f"next: {upcoming['event']} on {upcoming['date']}, in "
-            f"{upcoming['days_from_as_of']} days (as of {document['as_of']})"
-        )
-    store = document["store"]
-    if store is None:
-        say(f"no store at {resolve_db_path(db)}: nothing to count")
-        return
-    scope = f" for member {store['member']}" if store["member"] else ""
-    say(f"due now in {store['db']}{scope}, as of {document['as_of']}:")
-    for name, counts in store["trackable"].items():
-        say(
-            f"  trackable for {name} {counts['year']} ({counts['window']}): "
-            f"{counts['eligible']} ({counts['excluded']} excluded)"
-        )
-    say(f"  ready for deletion: {store['ready_for_deletion']}; overdue: {store['overdue']}")

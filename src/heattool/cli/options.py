@@ -1,4 +1,4 @@
-"""Options shared by several commands, declared once."""
+"""Every shared option and choice, declared once."""
 
 from __future__ import annotations
 
@@ -89,3 +89,30 @@ PolicyOption = Annotated[
         help="Retention policy (TOML); default the HEAT policy shipped with heattool.",
     ),
 ]
+
+
+class OnInvalid(StrEnum):
+    reject = "reject"
+    abort = "abort"
+
+
+class RetentionFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class TrackFileFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+HeatIdArgument = Annotated[
+    str | None,
+    typer.Argument(help="The person's heat_id (see `subject find`); or give --member and --ref."),
+]
+RefOption = Annotated[
+    str | None,
+    typer.Option("--ref", help="The member's own ref for the person (with --member)."),
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]

@@ -1,133 +1,47 @@
-"""The heattool command line: parse options, call one core function, render, exit."""
+"""One function per command: parse the options, call one action, render, exit.
+
+The functions are registered on the Typer app in cli/app.py. Imports of the actions happen
+inside each command, so that `heattool --help` stays quick.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
-import os
 import sys
-import traceback
-from collections.abc import Callable, Iterator
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from typer._click.exceptions import ClickException
 
-from heattool import __version__
-from heattool.errors import ExitCode, HeattoolError
-from heattool.options import (
+from heattool.cli import render
+from heattool.cli.failures import fail, handles_errors
+from heattool.cli.options import (
     AliasesOption,
     AsOfOption,
     DbOption,
     EncodingOption,
     FormatOption,
+    HeatIdArgument,
     KindOption,
     MemberFilterOption,
     MemberOption,
+    OnInvalid,
     OutputFormat,
     Paths,
     PolicyOption,
+    RefOption,
+    RetentionFormat,
     SheetOption,
+    TrackFileFormat,
+    YesOption,
     parse_day,
 )
-
-app = typer.Typer(
-    name="heattool",
-    help="Validate, store, retain and track HEAT outreach-participant records.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
-)
-_state = {"debug": False}
+from heattool.errors import ExitCode
 
 
-REPORT_WIDTH = 120  # when output goes to a file or pipe, where no terminal width applies
-
-
-def stdout() -> Console:
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=REPORT_WIDTH)
-
-
-def stderr() -> Console:
-    """Messages to stderr: never wrapped, so an error stays one line."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-@contextlib.contextmanager
-def working(message: str) -> Iterator[None]:
-    """A spinner on stderr while a long step runs; nothing when stderr is not a terminal."""
-    console = stderr()
-    if not console.is_terminal:
-        yield
-        return
-    with console.status(message):
-        yield
-
-
-def fail(message: str, code: ExitCode) -> typer.Exit:
-    """Print one line to stderr and return the Exit to raise."""
-    from rich.markup import escape
-
-    stderr().print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False)
-    return typer.Exit(int(code))
-
-
-def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into one line and their exit code, and crashes into exit 4."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, ClickException):
-            raise
-        except HeattoolError as exc:
-            raise fail(str(exc), exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise fail("interrupted", ExitCode.USAGE) from None
-        except Exception as exc:
-            if _state["debug"]:
-                traceback.print_exc()
-            hint = "" if _state["debug"] else "; run with --debug for the traceback"
-            raise fail(
-                f"internal error: {type(exc).__name__}: {exc}{hint}", ExitCode.INTERNAL
-            ) from None
-
-    return wrapper
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"heattool {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks of internal errors.")
-    ] = False,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    """Validate, store, retain and track HEAT outreach-participant records.
-
-    Exit codes: 0 valid, 1 invalid data, 2 usage error or unreadable input,
-    3 bad policy or configuration, 4 internal error.
-    """
-    _state["debug"] = debug
-
-
-@app.command()
 @handles_errors
 def validate(
+    ctx: typer.Context,
     paths: Paths,
     kind: KindOption = None,
     sheet: SheetOption = None,
@@ -155,42 +69,33 @@ def validate(
 
         heattool validate register.xlsx --sheet Autumn --kind attendance
     """
-    from heattool.report import render_validation, validation_document
-    from heattool.validation import validate_paths, write_findings
+    from heattool.actions.validate import validate as run
 
-    results, failures = validate_paths(
-        paths,
-        kind=kind,
-        sheet=sheet,
-        encoding=encoding,
-        as_of=as_of,
-        aliases=aliases,
-        progress=stderr(),
-    )
-    if errors_out is not None:
-        write_findings(results, errors_out)
+    with render.working("validating ..."):
+        outcome = run(
+            paths,
+            kind=kind,
+            sheet=sheet,
+            encoding=encoding,
+            as_of=as_of,
+            aliases=aliases,
+            errors_out=errors_out,
+        )
     if output_format is OutputFormat.json:
-        import json
-
-        print(json.dumps(validation_document(results, failures, max_errors), indent=2, default=str))
+        render.emit_json(render.validation_document(outcome, max_errors))
     else:
-        render_validation(stdout(), results, max_errors)
-    for _path, reason in failures:
-        stderr().print(f"[red]error:[/] {reason}")
-    if failures:
+        render.render_validation(render.stdout(), outcome, max_errors)
+    for _path, reason in outcome.failures:
+        render.stderr().print(f"error: {reason}", markup=False)
+    if outcome.failures:
         raise typer.Exit(int(ExitCode.USAGE))
-    if not all(r.valid for r in results):
+    if not outcome.valid:
         raise typer.Exit(int(ExitCode.INVALID_DATA))
 
 
-class OnInvalid(StrEnum):
-    reject = "reject"
-    abort = "abort"
-
-
-@app.command("import")
 @handles_errors
 def import_(
+    ctx: typer.Context,
     paths: Paths,
     member: MemberOption,
     kind: KindOption = None,
@@ -212,6 +117,7 @@ def import_(
     sheet: SheetOption = None,
     encoding: EncodingOption = None,
     as_of: AsOfOption = None,
+    aliases: AliasesOption = None,
     allow_previously_erased: Annotated[
         bool,
         typer.Option(
@@ -231,10 +137,10 @@ def import_(
 
         heattool import students.xlsx --member KENT --dry-run --format json
     """
-    from heattool.importer import import_paths, render_import
+    from heattool.actions.load import import_paths
     from heattool.store import key_from_env
 
-    with working("importing ..."):
+    with render.working("importing ..."):
         report = import_paths(
             paths,
             member=member,
@@ -244,27 +150,24 @@ def import_(
             sheet=sheet,
             encoding=encoding,
             as_of=as_of,
+            aliases=aliases,
             dry_run=dry_run,
             on_invalid=on_invalid.value,
             rejects_out=rejects_out,
             allow_previously_erased=allow_previously_erased,
         )
     if output_format is OutputFormat.json:
-        import json
-
-        print(json.dumps(report.document(), indent=2, default=str))
+        render.emit_json(report.document())
     else:
-        render_import(stdout(), report)
+        render.render_import(render.stdout(), report)
     if report.rejected:
         raise typer.Exit(int(ExitCode.INVALID_DATA))
 
 
-@app.command()
 @handles_errors
 def summary(
-    member: Annotated[
-        str | None, typer.Option("--member", "-m", help="Only this member's records.")
-    ] = None,
+    ctx: typer.Context,
+    member: MemberFilterOption = None,
     db: DbOption = None,
     output_format: FormatOption = OutputFormat.text,
     as_of: AsOfOption = None,
@@ -279,25 +182,21 @@ def summary(
 
         heattool summary --member KENT --format json
     """
-    from heattool.importer import render_summary, store_summary
+    from heattool.actions.summary import summarise
     from heattool.rules.policy import load_policy
     from heattool.store import key_from_env
 
-    with working("summarising the store ..."):
-        document = store_summary(
-            db, key_from_env(), member, policy=load_policy(policy), as_of=as_of
-        )
+    with render.working("summarising the store ..."):
+        result = summarise(db, key_from_env(), member, policy=load_policy(policy), as_of=as_of)
     if output_format is OutputFormat.json:
-        import json
-
-        print(json.dumps(document, indent=2, default=str))
+        render.emit_json(result.document())
     else:
-        render_summary(stdout(), document)
+        render.render_summary(render.stdout(), result.document())
 
 
-@app.command()
 @handles_errors
 def demo(
+    ctx: typer.Context,
     folder: Annotated[
         Path, typer.Option("--dir", help="Folder to build the demo in (made if missing).")
     ] = Path("heattool-demo"),
@@ -310,7 +209,8 @@ def demo(
 
         heattool demo --dir /tmp/heat
     """
-    from heattool.demo import run_demo
+    from heattool.actions.demo import run_demo
+    from heattool.cli.app import app
 
     command = typer.main.get_command(app)
 
@@ -319,20 +219,14 @@ def demo(
             result = command.main(args, prog_name="heattool", standalone_mode=False)
         except typer.Exit as exc:  # pragma: no cover - click returns it in this mode
             return exc.exit_code
-        return result or 0
+        return int(result or 0)
 
-    run_demo(folder, stdout(), run)
-
-
-class RetentionFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
+    run_demo(folder, run, render.demo_narrator(render.stdout()))
 
 
-@app.command()
 @handles_errors
 def retention(
+    ctx: typer.Context,
     policy: PolicyOption = None,
     input_path: Annotated[
         Path | None,
@@ -342,7 +236,15 @@ def retention(
         str | None,
         typer.Option("--kind", "-k", help="Record kind of every row, if the file has no kind."),
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        dt.date | None,
+        typer.Option(
+            "--as-of",
+            parser=parse_day,
+            metavar="YYYY-MM-DD",
+            help="Judge retention as of this day; default today.",
+        ),
+    ] = None,
     output_format: Annotated[
         RetentionFormat,
         typer.Option("--format", "-f", help="table for people, csv or json for scripts."),
@@ -373,53 +275,35 @@ def retention(
         heattool retention --policy examples/policies/kent-staff.toml --input
         examples/policies/staff-records.csv --format csv
     """
-    import polars as pl
-
+    from heattool.actions.retention import retention as run
     from heattool.rules.policy import load_policy
+    from heattool.store import key_from_env
 
-    loaded = load_policy(policy)
-    day = as_of or dt.date.today()
-    if input_path is not None:
-        from heattool.io.readers import read_upload
-        from heattool.rules.retention import evaluate_table
-
-        table = read_upload(input_path, sheet=sheet, encoding=encoding).frame
-        result = evaluate_table(loaded, table, day, kind=kind, source=str(input_path))
-        if "kind" not in result.columns:
-            result = result.select(pl.lit(kind).alias("kind"), pl.all())
-    else:
-        from heattool.retention_store import judge_store
-        from heattool.store import key_from_env
-
-        with working("judging retention ..."):
-            result = judge_store(db, key_from_env(), loaded, day, member)
-    _show_retention(loaded, result, day, output_format, out, with_names)
-
-
-def _show_retention(policy, result, day, output_format, out, with_names) -> None:
-    from heattool.io.writers import write_csv
-    from heattool.report import SHOWN_DUE, render_retention, result_view, retention_json
-    from heattool.retention_store import DUE, deletion_list, deletion_ready, with_reasons
-
-    if out is not None:
-        write_csv(deletion_list(result, with_names=with_names), out)
-    # Reasons cost more than the judgement: they are made only for the records shown.
+    with render.working("judging retention ..."):
+        judged = run(
+            load_policy(policy),
+            as_of,
+            db=db,
+            key=key_from_env(),
+            member=member,
+            input_path=input_path,
+            kind=kind,
+            sheet=sheet,
+            encoding=encoding,
+            out=out,
+            with_names=with_names,
+        )
     if output_format is RetentionFormat.json:
-        due = with_reasons(policy, deletion_ready(result), day)
-        sys.stdout.write(retention_json(policy, result, due, day) + "\n")
+        sys.stdout.write(render.retention_json(judged) + "\n")
     elif output_format is RetentionFormat.csv:
-        sys.stdout.write(result_view(with_reasons(policy, result, day)).write_csv())
+        sys.stdout.write(render.result_view(judged.all_with_reasons()).write_csv())
     else:
-        count = int(result.get_column("status").is_in(DUE).sum())
-        shown = with_reasons(policy, deletion_ready(result, first=SHOWN_DUE), day)
-        render_retention(stdout(), policy, result, shown, day, due=count)
-        if out is not None:
-            stdout().print(f"deletion-ready list ({count} records) written to {out}")
+        render.render_retention(render.stdout(), judged)
 
 
-@app.command()
 @handles_errors
 def purge(
+    ctx: typer.Context,
     as_of: Annotated[
         dt.date,
         typer.Option(
@@ -435,7 +319,7 @@ def purge(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     receipt: Annotated[
         Path | None,
         typer.Option(
@@ -455,53 +339,45 @@ def purge(
 
         heattool purge --as-of 2026-09-01 --member KENT --yes
     """
-    from heattool.rights import purge_store
+    from heattool.actions.purge import purge as run
+    from heattool.rules.policy import load_policy
+    from heattool.store import key_from_env
 
     def confirm(count: int) -> bool:
-        if yes or count == 0:
+        if yes:
             return True
         if not sys.stdin.isatty():
             raise fail(
-                f"refusing to delete {count} records without --yes when not at a terminal",
+                f"refusing to delete {render.plural(count, 'record')} without --yes when not "
+                "at a terminal",
                 ExitCode.USAGE,
             )
-        return typer.confirm(f"Delete {count} records and everything attached to them?")
+        return typer.confirm(
+            f"Delete {render.plural(count, 'record')} and everything attached to them?"
+        )
 
-    from heattool.store import key_from_env
-
-    outcome = purge_store(db, key_from_env(), policy, as_of, member, dry_run, confirm, receipt)
+    outcome = run(
+        db,
+        key_from_env(),
+        load_policy(policy),
+        as_of,
+        member,
+        dry_run=dry_run,
+        confirm=confirm,
+        receipt=receipt,
+    )
     if output_format is OutputFormat.json:
-        import json
-
-        print(json.dumps(outcome.document(), indent=2, default=str))
+        render.emit_json(outcome.document())
     else:
-        from heattool.report import render_purge
-
-        render_purge(stdout(), outcome)
+        render.render_purge(render.stdout(), outcome)
 
 
-subject_app = typer.Typer(
-    help="""Data-subject rights: find a person, give them their data, withdraw, erase.
-
-    Examples:
-
-        heattool subject find --forename Amelia --surname Hughes --dob 2009-03-14
-
-        heattool subject access 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --out amelia.json
-
-        heattool subject withdraw 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd
-
-        heattool subject erase 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --yes
-    """,
-    no_args_is_help=True,
-)
-app.add_typer(subject_app, name="subject")
-HeatId = Annotated[str, typer.Argument(help="The person's heat_id (see `subject find`).")]
+# -- data-subject rights ------------------------------------------------------------------------
 
 
-@subject_app.command("find")
 @handles_errors
 def subject_find(
+    ctx: typer.Context,
     forename: Annotated[str, typer.Option("--forename", help="First name, any case.")],
     surname: Annotated[str, typer.Option("--surname", help="Last name, any case.")],
     dob: Annotated[
@@ -519,24 +395,30 @@ def subject_find(
 
         heattool subject find --forename amelia --surname HUGHES --dob 2009-03-14 --member KENT
     """
-    from heattool.report import render_frame
-    from heattool.rights import find_in_store
+    from heattool.actions.subject import find
     from heattool.store import key_from_env
 
-    found = find_in_store(db, key_from_env(), forename, surname, dob, postcode, member)
+    found = find(
+        db,
+        key_from_env(),
+        forename=forename,
+        surname=surname,
+        date_of_birth=dob,
+        postcode=postcode,
+        member=member,
+    )
     if output_format is OutputFormat.json:
-        import json
-
-        print(json.dumps(found.to_dicts(), indent=2, default=str))
+        render.emit_json(found.to_dicts())
     else:
-        render_frame(stdout(), found, empty="no matching records")
+        render.render_frame(render.stdout(), found, empty="no matching records")
 
 
-@subject_app.command("access")
 @handles_errors
 def subject_access(
-    heat_id: HeatId,
+    ctx: typer.Context,
+    heat_id: HeatIdArgument = None,
     member: MemberFilterOption = None,
+    ref: RefOption = None,
     db: DbOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the package here (owner-only).")
@@ -547,27 +429,34 @@ def subject_access(
     Examples:
 
         heattool subject access 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --out package.json
-    """
-    import json
 
-    from heattool.io.writers import write_json
-    from heattool.rights import access_in_store
+        heattool subject access --member KENT --ref S0001 --out package.json
+    """
+    from heattool.actions.subject import access
     from heattool.store import key_from_env
 
-    package = access_in_store(db, key_from_env(), heat_id, member)
+    done = access(db, key_from_env(), heat_id, member=member, ref=ref, out=out)
     if out is None:
-        print(json.dumps(package, indent=2, default=str))
+        render.emit_json(done.package)
     else:
-        write_json(package, out)
-        stdout().print(f"everything held about {heat_id} written to {out}")
+        render.say(render.stdout(), f"everything held about {done.heat_id} written to {out}")
 
 
-@subject_app.command("withdraw")
 @handles_errors
 def subject_withdraw(
-    heat_id: HeatId,
-    on: AsOfOption = None,
+    ctx: typer.Context,
+    heat_id: HeatIdArgument = None,
+    on: Annotated[
+        dt.date | None,
+        typer.Option(
+            "--as-of",
+            parser=parse_day,
+            metavar="YYYY-MM-DD",
+            help="The day permission was withdrawn; default today.",
+        ),
+    ] = None,
     member: MemberFilterOption = None,
+    ref: RefOption = None,
     db: DbOption = None,
 ) -> None:
     """Record that a person withdrew permission: out of every later track request at once.
@@ -575,27 +464,24 @@ def subject_withdraw(
     Examples:
 
         heattool subject withdraw 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --as-of 2026-11-01
+
+        heattool subject withdraw --member KENT --ref S0001
     """
-    from heattool.rights import withdraw_in_store
+    from heattool.actions.subject import withdraw
     from heattool.store import key_from_env
 
-    done = withdraw_in_store(db, key_from_env(), heat_id, on or dt.date.today(), member)
-    if done["already_withdrawn"]:
-        stdout().print(f"{heat_id} had already withdrawn on {done['withdrawn_on']}; unchanged")
-    else:
-        stdout().print(
-            f"{heat_id} ({done['kind']}, member {done['member']}) withdrawn on "
-            f"{done['withdrawn_on']}: left out of track requests from now on"
-        )
+    done = withdraw(db, key_from_env(), heat_id, on or dt.date.today(), member=member, ref=ref)
+    render.render_withdrawn(render.stdout(), done)
 
 
-@subject_app.command("erase")
 @handles_errors
 def subject_erase(
-    heat_id: HeatId,
+    ctx: typer.Context,
+    heat_id: HeatIdArgument = None,
     member: MemberFilterOption = None,
+    ref: RefOption = None,
     db: DbOption = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     receipt: Annotated[
         Path | None,
         typer.Option("--receipt", help="Write the erasure receipt here; default beside the store."),
@@ -606,33 +492,33 @@ def subject_erase(
     Examples:
 
         heattool subject erase 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --yes
+
+        heattool subject erase --member KENT --ref S0001 --yes
     """
-    from heattool.rights import erase_in_store
+    from heattool.actions.subject import erase, identify
     from heattool.store import key_from_env
 
+    key = key_from_env()
     if not yes:
         if not sys.stdin.isatty():
             raise fail("refusing to erase without --yes when not at a terminal", ExitCode.USAGE)
-        if not typer.confirm(f"Erase {heat_id} and everything attached to them?"):
-            raise typer.Exit(int(ExitCode.USAGE))
-    done = erase_in_store(db, key_from_env(), heat_id, member, receipt)
-    stdout().print(
-        f"erased {heat_id}: {sum(done.receipt.rows_deleted.values())} rows deleted; "
-        f"receipt in {done.path}"
-    )
+        who = identify(db, key, heat_id, member=member, ref=ref)
+        if not typer.confirm(
+            f"Erase {who['kind'].removesuffix('s')} {who['ref']} of member {who['member']} "
+            f"({who['heat_id']}) and everything attached to them?"
+        ):
+            render.say(render.stdout(), "Nothing erased.")
+            return
+    done = erase(db, key, heat_id, member=member, ref=ref, receipt=receipt)
+    render.render_erased(render.stdout(), done)
 
 
-# --- track requests and the calendar ---------------------------------------------------------
+# -- track requests and the calendar ----------------------------------------------------------
 
 
-class TrackFileFormat(StrEnum):
-    csv = "csv"
-    parquet = "parquet"
-
-
-@app.command("track-request")
 @handles_errors
 def track_request(
+    ctx: typer.Context,
     target: Annotated[
         str,
         typer.Option("--target", "-t", help="hesa or npd: a [track.<target>] table of the policy."),
@@ -679,12 +565,12 @@ def track_request(
 
         heattool track-request --target hesa --year 2026 --format parquet --out hesa-2026.parquet
     """
+    from heattool.actions.track_request import run_track_request
     from heattool.rules.policy import load_policy
     from heattool.store import key_from_env
-    from heattool.tracking import render_track_request, run_track_request
 
     loaded = load_policy(policy)
-    with working("building the track request ..."):
+    with render.working("building the track request ..."):
         result = run_track_request(
             db,
             key_from_env(),
@@ -697,17 +583,25 @@ def track_request(
             dry_run=dry_run,
             excluded_out=excluded_out,
         )
-    render_track_request(stdout(), result)
+    render.render_track_request(render.stdout(), result)
 
 
-@app.command("calendar")
 @handles_errors
-def calendar_(
+def calendar(
+    ctx: typer.Context,
     year: Annotated[
         int | None,
         typer.Option("--year", min=1900, max=2999, help="The year; default that of --as-of."),
     ] = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        dt.date | None,
+        typer.Option(
+            "--as-of",
+            parser=parse_day,
+            metavar="YYYY-MM-DD",
+            help="Count what is due on this day; default today.",
+        ),
+    ] = None,
     member: MemberFilterOption = None,
     db: DbOption = None,
     policy: PolicyOption = None,
@@ -725,7 +619,7 @@ def calendar_(
 
         heattool calendar --year 2027 --member KENT --format json
     """
-    from heattool.deadlines import calendar_document, render_calendar
+    from heattool.actions.calendar import calendar_document
     from heattool.rules.policy import load_policy
     from heattool.store import key_from_env
 
@@ -734,41 +628,6 @@ def calendar_(
         load_policy(policy), year or day.year, day, db=db, key=key_from_env(), member=member
     )
     if output_format is OutputFormat.json:
-        import json
-
-        print(json.dumps(document, indent=2, default=str))
+        render.emit_json(document)
     else:
-        render_calendar(stdout(), document, db)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    # Pandera imports Hypothesis, when installed, for data strategies heattool never uses: about
-    # 0.1 s of every validation. Where it is installed (a development environment), hide it.
-    sys.modules.setdefault("hypothesis", None)
-    try:
-        app(prog_name="heattool")
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    # Every file and the store are closed by now. Tearing down the interpreter would free a
-    # million-row upload object by object: 0.05-0.07 s of every large validation, for nothing.
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = 1
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader (`| head`) has gone: as Click exits when it finds so
-        code = code or 1
-    except OSError as exc:
-        print(f"error: could not write the output ({exc.strerror})", file=sys.stderr)
-        code = code or 2
-    with contextlib.suppress(OSError):
-        sys.stderr.flush()
-    if sys.getprofile() is not None or sys.gettrace() is not None:
-        sys.exit(code)  # a profiler or coverage writes its results at exit
-    os._exit(code or 0)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+        render.render_calendar(render.stdout(), document, db)

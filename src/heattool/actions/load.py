@@ -1,0 +1,392 @@
+"""`heattool import`: validate uploads and load their valid rows into the store, atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from heattool.background import Background, beside
+from heattool.clock import file_stamp, utc_now
+from heattool.errors import HeattoolError, UnknownKind
+from heattool.findings import CODES, message
+from heattool.io.writers import write_csv
+from heattool.rules.entry_year import LABEL, SOURCE, YEAR, expected_entry_year
+from heattool.schemas import PERSON_KINDS, REF_COLUMNS, member_code
+from heattool.schemas.headers import kind_columns
+from heattool.schemas.validate import INDEX, ROW, ValidationResult, column_letter, validate_file
+from heattool.store import MEMORY, Store, loading, resolve_db_path
+
+LOAD_ORDER = ("activities", "students", "ambassadors", "attendance")  # referenced kinds first
+ON_INVALID = ("reject", "abort")
+
+
+@dataclass
+class FileImport:
+    """What importing one upload did (or, in a dry run or an abort, would have done)."""
+
+    result: ValidationResult = field(repr=False)
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    batch_id: int | None = None
+    previous_batch: int | None = None  # an earlier batch that imported this very file
+    previous_at: dt.datetime | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.result.raw.path
+
+    @property
+    def kind(self) -> str:
+        return self.result.kind
+
+    @property
+    def rows(self) -> int:
+        return self.result.rows
+
+    @property
+    def rejected(self) -> int:
+        return self.result.invalid_rows
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "kind": self.kind,
+            "sha256": self.result.raw.sha256,
+            "batch_id": self.batch_id,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "previously_imported_batch": self.previous_batch,
+        }
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one `heattool import` call."""
+
+    member: str
+    db: str
+    dry_run: bool
+    on_invalid: str
+    files: list[FileImport]
+    loaded: bool  # False when nothing was written: a dry run, or an abort on invalid rows
+    rejects_path: Path | None = None
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "db": self.db,
+            "dry_run": self.dry_run,
+            "on_invalid": self.on_invalid,
+            "loaded": self.loaded,
+            "rejected": self.rejected,
+            "rejects_file": str(self.rejects_path) if self.rejects_path else None,
+            "files": [f.document() for f in self.files],
+        }
+
+
+ENTRY_YEAR_COLUMNS = (YEAR, LABEL, SOURCE)
+
+
+def import_paths(
+    paths: Sequence[Path],
+    *,
+    member: str,
+    db: Path | str | None = None,
+    key: str | None = None,
+    kind: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    as_of: dt.date | None = None,
+    aliases: Path | None = None,
+    dry_run: bool = False,
+    on_invalid: str = "reject",
+    rejects_out: Path | None = None,
+    allow_previously_erased: bool = False,
+) -> ImportReport:
+    """Validate every upload, then load them all in one transaction, referenced kinds first.
+
+    Nothing is written when any file is unreadable, in a dry run, or (with on_invalid='abort')
+    when any row is invalid; otherwise valid rows load and invalid ones go to the rejects file.
+    """
+    member = member_code(member)
+    if on_invalid not in ON_INVALID:
+        raise HeattoolError(f"--on-invalid must be one of {', '.join(ON_INVALID)}")
+    target = resolve_db_path(db)
+    if dry_run and target != MEMORY and not Path(target).exists():
+        target_to_open: Path | str = MEMORY  # a dry run must not create the store
+    else:
+        target_to_open = target
+    now = utc_now()
+    # While the uploads are validated, a second thread loads pyarrow (DuckDB's first Arrow
+    # scan would, for 0.09 s) and opens the store if it exists and has no write-ahead log to
+    # replay (docs/benchmarks.md, "Import"). A new store is made only once every upload has
+    # been read: an unreadable upload leaves no file behind, and a store that is there is not
+    # written.
+    beside_validation = target_to_open == MEMORY or (
+        Path(target_to_open).exists() and not Path(f"{target_to_open}.wal").exists()
+    )
+    opening = beside(_open_beside, target_to_open if beside_validation else None, key)
+    try:
+        results = [_validate(path, kind, sheet, encoding, as_of, aliases) for path in paths]
+        opened = opening.result()  # an error opening the store comes after validation's
+    except BaseException:
+        _close_opened(opening)
+        raise
+    store = opened if opened is not None else Store.open(target_to_open, key, migrate=False)
+    with store:
+        # Migrations commit on their own, before the load: in one transaction with a large
+        # INSERT ... ORDER BY, DuckDB 1.5.5 could not see the rows just inserted. A dry run on
+        # a store file migrates inside the load's transaction, which is rolled back.
+        migrate_apart = not dry_run or target_to_open == MEMORY
+        if migrate_apart:
+            store.migrate()
+        with store.transaction() as tx:
+            if not migrate_apart:
+                store.migrate()
+            files = [FileImport(r) for r in sorted(results, key=lambda r: LOAD_ORDER.index(r.kind))]
+            report = ImportReport(member, str(target), dry_run, on_invalid, files, loaded=False)
+            store.ensure_member(member)
+            for file in files:
+                _load_file(store, file, member, now, allow_previously_erased)
+            report.loaded = not dry_run and not (on_invalid == "abort" and report.rejected)
+            tx.commit = report.loaded
+            if report.rejected and (rejects_out is not None or not dry_run):
+                report.rejects_path = rejects_out or _default_rejects_path(target, member, now)
+                write_csv(rejected_rows(files), report.rejects_path)
+    return report
+
+
+def _open_beside(target: Path | str | None, key: str | None) -> Store | None:
+    """Load what DuckDB's Arrow scans need; open the store at `target`, if one is given."""
+    import pyarrow.compute
+    import pyarrow.dataset  # noqa: F401
+
+    return None if target is None else Store.open(target, key, migrate=False)
+
+
+def _close_opened(opening: Background[Store | None]) -> None:
+    """Close the store opened beside the validation, once it has opened, if it did."""
+    opened = opening.settle()
+    if opened is not None:
+        opened.close()
+
+
+def _entry_year(kind: str, typed: pl.DataFrame) -> pl.DataFrame:
+    """A person's Expected HE Entry Year, worked out while validation checks the rows.
+
+    Only valid rows load, and their postcodes are as validation leaves them.
+    """
+    if kind not in PERSON_KINDS:
+        return typed
+    return expected_entry_year(typed, canonical_postcodes=True)
+
+
+def _validate(
+    path: Path,
+    kind: str | None,
+    sheet: str | None,
+    encoding: str | None,
+    as_of: dt.date | None,
+    aliases: Path | None,
+) -> ValidationResult:
+    try:
+        return validate_file(
+            path,
+            kind=kind,
+            sheet=sheet,
+            encoding=encoding,
+            as_of=as_of,
+            aliases=aliases,
+            derive=_entry_year,
+        )
+    except UnknownKind as exc:
+        raise UnknownKind(f"{path}: {exc}") from None
+
+
+def _default_rejects_path(db: Path | str, member: str, now: dt.datetime) -> Path:
+    folder = Path.cwd() if db == MEMORY else Path(db).parent
+    stem = "heattool" if db == MEMORY else Path(db).stem
+    return folder / f"{stem}-rejects-{member}-{file_stamp(now)}.csv"
+
+
+def rejected_rows(files: Sequence[FileImport]) -> pl.DataFrame:
+    """Every rejected row of every file: file, row number, original cells, codes and messages."""
+    frames = [
+        f.result.rejected_rows().select(pl.lit(str(f.path)).alias("file"), pl.all())
+        for f in files
+        if f.rejected
+    ]
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    tail = ["error_codes", "error_messages"]
+    return frame.select("file", "row", pl.exclude("file", "row", *tail), *tail)
+
+
+def _load_file(
+    store: Store,
+    file: FileImport,
+    member: str,
+    now: dt.datetime,
+    allow_previously_erased: bool = False,
+) -> None:
+    previous = loading.previous_import(store, member, file.kind, file.result.raw.sha256)
+    if previous:
+        file.previous_batch, file.previous_at = previous
+    file.batch_id = batch_id = store.next_batch_id()
+    attributes = stored_attributes(file.kind) if file.kind != "attendance" else []
+    first = False  # the member's first rows of this kind: written while staged
+    with store.registered(loading.INCOMING, file.result.valid_frame()):
+        if file.kind == "attendance":
+            unknown = loading.stage_attendance(store, member)
+            if not unknown.is_empty():
+                file.result = _with_reference_findings(file.result, unknown)
+        elif _stage_keyed(store, file, member, attributes, allow_previously_erased):
+            first = True
+            loading.insert_first(store, file.kind, member, batch_id, now, attributes)
+        counts = loading.staged_counts(store)
+        file.inserted = counts.get("inserted", 0)
+        file.updated = counts.get("updated", 0)
+        file.unchanged = counts.get("unchanged", 0)
+        if file.kind == "attendance":
+            loading.write_attendance(store, member, batch_id, now)
+        elif not first:
+            loading.update_staged(store, file.kind, member, batch_id, now, attributes)
+            if file.kind == "activities":
+                loading.refresh_after_activities(store, member)
+    loading.record_batch(
+        store,
+        [
+            batch_id,
+            member,
+            file.kind,
+            file.path.name,
+            file.result.raw.sha256,
+            file.rows,
+            file.inserted,
+            file.updated,
+            file.unchanged,
+            file.rejected,
+            now,
+        ],
+    )
+    store.audit(
+        "import",
+        member=member,
+        batch_id=batch_id,
+        sha256=file.result.raw.sha256,
+        details={
+            "kind": file.kind,
+            "rows": file.rows,
+            "inserted": file.inserted,
+            "updated": file.updated,
+            "unchanged": file.unchanged,
+            "rejected": file.rejected,
+        },
+        heat_ids_sql=loading.staged_changes_sql(file.kind),
+    )
+    loading.drop_staged(store, view=first)
+
+
+def stored_attributes(kind: str) -> list[str]:
+    """The columns an upload row sets: its own (less the ref) and, for people, the entry year."""
+    ref = REF_COLUMNS[kind]
+    own = [c for c in kind_columns(kind)[0] if c != ref]
+    derived = [c for c in ENTRY_YEAR_COLUMNS if c not in own] if kind in PERSON_KINDS else []
+    return own + derived
+
+
+def _stage_keyed(
+    store: Store,
+    file: FileImport,
+    member: str,
+    attributes: list[str],
+    allow_previously_erased: bool = False,
+) -> bool:
+    """Classify each incoming row as inserted, updated or unchanged.
+
+    A person on the suppression list (erased at their request) is rejected as previously-erased
+    unless `allow_previously_erased` (new consent), which takes them off the list.
+
+    True, and nothing staged, when the member has no rows of this kind yet and nobody to
+    suppress: then every row is new.
+    """
+    kind = file.kind
+    # Hashing every incoming person costs a second per million: only when anyone was erased.
+    erased_before = kind in PERSON_KINDS and loading.anyone_erased(store, member, kind)
+    if not erased_before and not loading.has_rows(store, kind, member):
+        return True  # every row is new: `insert_first` loads them straight from the upload
+    erased_rows = loading.stage_keyed(
+        store,
+        kind,
+        member,
+        attributes,
+        check_erased=erased_before,
+        allow_previously_erased=allow_previously_erased,
+    )
+    if erased_rows.is_empty():
+        return False
+    if allow_previously_erased:
+        loading.readmit_staged(store, kind, member)
+        store.audit(
+            "readmit",
+            member=member,
+            sha256=file.result.raw.sha256,
+            details={"kind": kind, "people": erased_rows.height, "reason": "new consent"},
+        )
+    else:
+        ref = REF_COLUMNS[kind]
+        assert ref is not None
+        file.result = _with_reference_findings(
+            file.result, erased_rows, [(ref, "_erased", "previously-erased")]
+        )
+    return False
+
+
+def _with_reference_findings(
+    result: ValidationResult,
+    rejected: pl.DataFrame,
+    flags: Sequence[tuple[str, str, str]] = (
+        ("student_ref", "_no_student", "unknown-student"),
+        ("activity_ref", "_no_activity", "unknown-activity"),
+    ),
+) -> ValidationResult:
+    """The validation result with findings only the store can make (field, flag, code) added."""
+    sheet = f"{result.raw.sheet}!" if result.raw.sheet else ""
+    parts = []
+    for name, flag, code in flags:
+        heading = result.header.columns[name]
+        letter = column_letter(result.header.positions[name])
+        parts.append(
+            rejected.filter(pl.col(flag)).select(
+                pl.col(ROW).cast(pl.Int64).alias("row"),
+                pl.format(f"{sheet}{letter}{{}}", pl.col(ROW)).alias("cell"),
+                pl.lit(heading).alias("column"),
+                pl.lit(name).alias("field"),
+                pl.col(name).alias("value"),
+                pl.lit(code).alias("code"),
+                pl.lit(CODES[code].severity).alias("severity"),
+                pl.lit(message(code, heading)).alias("message"),
+            )
+        )
+    findings = pl.concat([result.findings, *parts], how="vertical_relaxed").sort(
+        "row", nulls_last=False, maintain_order=True
+    )
+    invalid = pl.concat([result.invalid_index, rejected[INDEX].cast(pl.UInt32)]).unique().sort()
+    return dataclasses.replace(result, findings=findings, invalid_index=invalid)

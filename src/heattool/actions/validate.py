@@ -1,0 +1,91 @@
+"""`heattool validate`: check uploads against the schemas and collect their findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from heattool.background import beside
+from heattool.errors import BadPolicy, HeattoolError
+from heattool.io.writers import write_csv
+from heattool.schemas.validate import ValidationResult
+
+FINDING_COLUMNS = ["file", "row", "cell", "column", "value", "code", "severity", "message"]
+
+
+@dataclass
+class ValidateResult:
+    """Each readable upload's validation, and each unreadable one as (path, reason)."""
+
+    results: list[ValidationResult] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    errors_out: Path | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.failures and all(r.valid for r in self.results)
+
+
+def validate(
+    paths: Sequence[Path],
+    *,
+    kind: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    as_of: dt.date | None = None,
+    aliases: Path | None = None,
+    errors_out: Path | None = None,
+) -> ValidateResult:
+    """Validate each path; unreadable ones are collected as (path, reason), not raised.
+
+    Pandera is imported, the schemas built and the alias file checked on a second thread while
+    the first upload is read: Polars reads without the GIL, so the two overlap on two cores
+    (docs/benchmarks.md, "Validation").
+    """
+    from heattool.io.readers import read_upload
+    from heattool.schemas.validate import validate_table
+
+    warm_up = beside(_prepare_schemas, aliases)
+    outcome = ValidateResult()
+    for path in paths:
+        try:
+            raw = read_upload(path, sheet=sheet, encoding=encoding)
+            warm_up.result()  # a bad alias file stops the run here (exit 3)
+            outcome.results.append(validate_table(raw, kind, as_of=as_of, aliases=aliases))
+        except BadPolicy:  # the alias file, from the warm-up: stops the run
+            raise
+        except HeattoolError as exc:
+            reason = str(exc)
+            outcome.failures.append(
+                (str(path), reason if reason.startswith(str(path)) else f"{path}: {reason}")
+            )
+    warm_up.result()
+    if errors_out is not None:
+        write_findings(outcome.results, errors_out)
+        outcome.errors_out = errors_out
+    return outcome
+
+
+def _prepare_schemas(aliases: Path | None) -> None:
+    """Import Pandera, build every schema, register its Polars checks, check the aliases."""
+    from pandera.backends.polars.register import register_polars_backends
+
+    from heattool.schemas.headers import alias_table
+
+    register_polars_backends()
+    alias_table(aliases)
+
+
+def write_findings(results: Sequence[ValidationResult], path: Path) -> None:
+    """Every finding of every file as one Excel-safe CSV."""
+    frames = [r.findings.select(pl.lit(str(r.raw.path)).alias("file"), pl.all()) for r in results]
+    frame = (
+        pl.concat(frames).select(FINDING_COLUMNS)
+        if frames
+        else pl.DataFrame(schema=dict.fromkeys(FINDING_COLUMNS, pl.String))
+    )
+    write_csv(frame, path)
