@@ -10,7 +10,7 @@ git) and reused while the generator's version and the row count are the same.
 Timed, each run a whole process (wall time around the child, peak RSS from its rusage):
 
 - `heattool retention --db STORE --as-of 2030-09-01 --format json > /dev/null`, the command;
-- the store's records judged (`people.records` + `evaluate_policy`) alone, in a child that opens the store first;
+- the records read and judged (`people.records`, `evaluate_policy`), in a child;
 - `heattool purge --db COPY --as-of D --yes`, on a fresh copy of the store each run, with D the
   1 September on which about 1 million students are deletion-ready (chosen once, in a child).
 
@@ -63,8 +63,8 @@ def _sql_list(values: list[str]) -> str:
 
 def build_store(path: Path, students: int) -> None:
     """A store of `students` synthetic students (and their activities and register rows)."""
-    from heattool.store.loading import refresh_all
     from heattool.store import Store
+    from heattool.store.loading import refresh_all
 
     span = (LAST_ACTIVITY - FIRST_ACTIVITY).days
     per_member = -(-students // len(MEMBERS))
@@ -234,7 +234,7 @@ def ensure_store(students: int) -> Path:
 
 
 def child_store_retention(db: str, as_of: str) -> None:
-    """Open the store, then time reading and judging its records alone; print the seconds and counts as JSON."""
+    """Open the store, then time reading and judging its records; print seconds and counts."""
     from heattool.rules.policy import load_policy
     from heattool.rules.retention import evaluate_policy
     from heattool.store import Store, people
