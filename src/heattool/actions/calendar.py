@@ -104,7 +104,8 @@ def year_days(policy: Policy, year: int) -> tuple[list[Day], list[str]]:
 def _period_after(period: Period, day: dt.date) -> dt.date:
     import polars as pl
 
-    return pl.select(period.after(pl.lit(day))).item()
+    after: dt.date = pl.select(period.after(pl.lit(day))).item()
+    return after
 
 
 def calendar_document(

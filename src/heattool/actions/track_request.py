@@ -147,7 +147,10 @@ def track_target(policy: Policy, target: str) -> TrackTarget:
 
 def _check_year(target: TrackTarget, year: int) -> None:
     window = target.window
-    if not window.offsets and year + window.to_offset < window.from_year:
+    if window.offsets:
+        return
+    first, last = window.years(year)
+    if last < first:
         raise HeattoolError(
             f"--year {year}: the {target.name} window starts at entry year {window.from_year}; "
             f"give a later year"

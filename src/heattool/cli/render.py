@@ -382,7 +382,8 @@ def _kinds(counts: dict[str, dict[str, int]]) -> str:
 
     order = {kind: number for number, kind in enumerate(TRACK_KINDS)}
     return ", ".join(
-        plural(totals[kind], kind.removesuffix("s")) for kind in sorted(totals, key=order.get)
+        plural(totals[kind], kind.removesuffix("s"))
+        for kind in sorted(totals, key=lambda k: order.get(k, len(order)))
     )
 
 
@@ -400,6 +401,7 @@ def render_track_request(console: Console, result: TrackResult) -> None:
     if result.dry_run:
         say(console, f"dry run: no file written, nothing recorded in {result.db}")
     else:
+        assert result.out is not None and result.file_sha256 is not None
         say(
             console,
             f"  written to {result.out} ({result.file_format}, sha256 {result.file_sha256[:12]})",

@@ -55,6 +55,7 @@ class Window:
         """The entry years for track year `year`: (first, last) of a range, or the set."""
         if self.offsets:
             return tuple(year + offset for offset in self.offsets)
+        assert self.from_year is not None and self.to_offset is not None  # parse_tracks checks
         return (self.from_year, year + self.to_offset)
 
     def words(self, year: int) -> str:

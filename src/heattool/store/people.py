@@ -18,7 +18,7 @@ from heattool.store.store import Store
 # Who a person is. Retention can leave these out and carry ROWID instead (see `identify`).
 IDENTITY = ("member", "ref", "heat_id")
 ROWID = "_rowid"  # a row's place in its table: holds within one transaction only
-PEOPLE_SCHEMA = {"heat_id": pl.String, "member": pl.String, "kind": pl.String, "ref": pl.String}
+PEOPLE_SCHEMA = pl.Schema(dict.fromkeys(("heat_id", "member", "kind", "ref"), pl.String()))
 
 # Each kind's expression for a common column, where it is not the column of that name.
 _EXPRESSIONS: dict[str, dict[str, str]] = {
@@ -197,7 +197,7 @@ def find(
 def withdraw(store: Store, who: pl.DataFrame, on: dt.date) -> dt.date | None:
     """Record the withdrawal of one person on `on`; the earlier day if already withdrawn."""
     kind, heat_id = who["kind"][0], who["heat_id"][0]
-    previous = store.scalar(
+    previous: dt.date | None = store.scalar(
         f"SELECT withdrawn_on FROM {kind} WHERE heat_id = $id::UUID", {"id": heat_id}
     )
     if previous is None:

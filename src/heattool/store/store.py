@@ -343,10 +343,10 @@ class Store:
         return event_id
 
     def next_batch_id(self) -> int:
-        return self.scalar("SELECT nextval('batch_id_seq')")
+        return int(self.scalar("SELECT nextval('batch_id_seq')"))
 
     def next_track_batch_id(self) -> int:
-        return self.scalar("SELECT nextval('track_batch_seq')")
+        return int(self.scalar("SELECT nextval('track_batch_seq')"))
 
     def scalar(self, sql: str, params: Any = None) -> Any:
         """The first column of the first row of a query."""
