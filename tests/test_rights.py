@@ -241,7 +241,7 @@ action = "delete"
     receipt = tmp_path / "receipt.json"
     purged = invoke(
         "purge", "--policy", policy, "--db", two_members, "--as-of", day, "--yes",
-        "--receipt", receipt, "-f", "json",
+        "--allow-future", "--receipt", receipt, "-f", "json",
     )  # fmt: skip
     assert purged.exit_code == 0, purged.stderr
     assert sorted(json.loads(receipt.read_text("utf-8"))["heat_ids"]) == sorted(
@@ -267,7 +267,10 @@ def test_a_purge_whose_commit_fails_leaves_no_receipt_and_the_store_as_it_was(
     monkeypatch.setattr(purge, "purge_plan", purge_then_fail_at_commit)
     before = query(db, "SELECT count(*) FROM students")
     receipt = tmp_path / "receipt.json"
-    result = invoke("purge", "--db", db, "--as-of", "2060-09-01", "--yes", "--receipt", receipt)
+    result = invoke(
+        "purge", "--db", db, "--as-of", "2060-09-01", "--yes", "--allow-future",
+        "--receipt", receipt,
+    )  # fmt: skip
     assert result.exit_code == 2, result.stderr
     assert "nothing was changed" in result.stderr
     assert not receipt.exists() and not list(tmp_path.glob("*.partial"))

@@ -13,6 +13,7 @@ import polars as pl
 
 from heattool.background import Background, beside
 from heattool.clock import utc_now
+from heattool.errors import HeattoolError
 from heattool.io.writers import write_json
 from heattool.rules.deletion import DUE, reads_identity
 from heattool.rules.policy import Policy, policy_sha256
@@ -110,8 +111,19 @@ def purge(
     dry_run: bool,
     confirm: Callable[[int], bool],
     receipt: Path | None = None,
+    allow_future: bool = False,
 ) -> PurgeOutcome:
-    """Plan the purge, ask `confirm(count)`, delete in one transaction and write the receipt."""
+    """Plan the purge, ask `confirm(count)`, delete in one transaction and write the receipt.
+
+    A day after today is refused unless `allow_future` (or a dry run): records kept until then
+    must not be deleted now by a mistyped year.
+    """
+    today = dt.date.today()
+    if as_of > today and not (dry_run or allow_future):
+        raise HeattoolError(
+            f"--as-of {as_of} is after today ({today}): that would delete records the policy "
+            "still keeps; give today's date, or --allow-future if you mean it"
+        )
     with Store.open_existing(db, key) as store:
         member = store.known_member(member)
         final = receipt or receipt_path(store, "deletion-receipt")

@@ -39,6 +39,11 @@ from heattool.cli.options import (
 from heattool.errors import ExitCode
 
 
+def at_terminal() -> bool:
+    """Whether a person can answer a prompt (standard input is a terminal)."""
+    return sys.stdin.isatty()
+
+
 @handles_errors
 def validate(
     ctx: typer.Context,
@@ -327,6 +332,13 @@ def purge(
         ),
     ] = None,
     output_format: FormatOption = OutputFormat.text,
+    allow_future: Annotated[
+        bool,
+        typer.Option(
+            "--allow-future",
+            help="Allow an --as-of after today (deletes records the policy still keeps today).",
+        ),
+    ] = False,
 ) -> None:
     """Delete the records on the deletion-ready list, with everything attached to them.
 
@@ -346,7 +358,7 @@ def purge(
     def confirm(count: int) -> bool:
         if yes:
             return True
-        if not sys.stdin.isatty():
+        if not at_terminal():
             raise fail(
                 f"refusing to delete {render.plural(count, 'record')} without --yes when not "
                 "at a terminal",
@@ -365,6 +377,7 @@ def purge(
         dry_run=dry_run,
         confirm=confirm,
         receipt=receipt,
+        allow_future=allow_future,
     )
     if output_format is OutputFormat.json:
         render.emit_json(outcome.document())
@@ -500,7 +513,7 @@ def subject_erase(
 
     key = key_from_env()
     if not yes:
-        if not sys.stdin.isatty():
+        if not at_terminal():
             raise fail("refusing to erase without --yes when not at a terminal", ExitCode.USAGE)
         who = identify(db, key, heat_id, member=member, ref=ref)
         if not typer.confirm(

@@ -1,0 +1,139 @@
+"""Issue 11: mistakes are errors, never a reported success; deletion never runs ahead of time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.helpers import EXAMPLES, query
+
+UPLOADS = [EXAMPLES / f"{k}.csv" for k in ("activities", "students", "attendance", "ambassadors")]
+
+
+@pytest.fixture
+def db(tmp_path, invoke):
+    path = tmp_path / "store.duckdb"
+    assert invoke("import", *UPLOADS, "--member", "KENT", "--db", path).exit_code == 0
+    return path
+
+
+def heat_id(db, ref: str) -> str:
+    return str(query(db, "SELECT heat_id FROM students WHERE student_ref = ?", [ref])[0][0])
+
+
+# -- 13. a missing store is an error -------------------------------------------------------------
+
+MISSING_STORE_COMMANDS = [
+    ["retention"],
+    ["purge", "--as-of", "2026-09-01", "--yes"],
+    ["summary"],
+    ["calendar"],
+    ["track-request", "--target", "hesa", "--year", "2026", "--dry-run"],
+    ["subject", "find", "--forename", "A", "--surname", "B", "--dob", "2009-01-01"],
+    ["subject", "access", "7a7db117-9a76-4b69-a3e1-44ff0ad23ebd"],
+    ["subject", "withdraw", "7a7db117-9a76-4b69-a3e1-44ff0ad23ebd"],
+    ["subject", "erase", "7a7db117-9a76-4b69-a3e1-44ff0ad23ebd", "--yes"],
+]
+
+
+@pytest.mark.parametrize("args", MISSING_STORE_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_every_command_but_import_refuses_a_store_that_is_not_there(invoke, tmp_path, args):
+    typo = tmp_path / "typo.duckdb"
+    result = invoke(*args, "--db", typo)
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr == f"error: no store at {typo}; create one with heattool import\n"
+    assert not typo.exists()
+
+
+# -- 14. a member with no records is an error ------------------------------------------------------
+
+MEMBER_COMMANDS = [
+    ["retention"],
+    ["purge", "--as-of", "2026-09-01", "--yes"],
+    ["summary"],
+    ["calendar"],
+    ["track-request", "--target", "hesa", "--year", "2026", "--dry-run"],
+    ["subject", "find", "--forename", "A", "--surname", "B", "--dob", "2009-01-01"],
+    ["subject", "access", "--ref", "S0001"],
+]
+
+
+@pytest.mark.parametrize("args", MEMBER_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_member_the_store_does_not_hold_is_an_error_naming_those_it_does(invoke, db, args):
+    result = invoke(*args, "--db", db, "--member", "KNET")
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr == f"error: the store {db} has no records of member KNET; it holds KENT\n"
+
+
+def test_member_codes_are_case_insensitive_and_matched_whole(invoke, db):
+    lower = invoke("retention", "--db", db, "--member", "kent", "--as-of", "2026-11-24")
+    assert lower.exit_code == 0, lower.stderr
+    assert "13 records" in lower.stdout or "records" in lower.stdout
+    assert query(db, "SELECT member FROM members") == [("KENT",)]
+    for bad in ("KENT\n", "KENT;", " KENT"):
+        result = invoke("retention", "--db", db, "--member", bad)
+        assert result.exit_code == 2
+        assert "is not a member code" in result.stderr
+
+
+def test_an_import_stores_the_member_upper_case(invoke, tmp_path):
+    path = tmp_path / "s.duckdb"
+    assert invoke("import", UPLOADS[0], "--member", "kent", "--db", path).exit_code == 0
+    assert query(path, "SELECT DISTINCT member FROM activities") == [("KENT",)]
+
+
+# -- 10. no purge in the future ------------------------------------------------------------------
+
+
+def test_purge_refuses_a_day_after_today(invoke, db):
+    later = dt.date.today() + dt.timedelta(days=1)
+    before = query(db, "SELECT count(*) FROM students")
+    result = invoke("purge", "--db", db, "--as-of", later.isoformat(), "--yes")
+    assert result.exit_code == 2
+    assert f"--as-of {later} is after today" in result.stderr
+    assert "--allow-future" in result.stderr
+    assert query(db, "SELECT count(*) FROM students") == before
+    rehearsed = invoke("purge", "--db", db, "--as-of", "2034-09-15", "--dry-run")
+    assert rehearsed.exit_code == 0, rehearsed.stderr  # a dry run may look ahead
+    meant = invoke("purge", "--db", db, "--as-of", "2034-09-15", "--yes", "--allow-future")
+    assert meant.exit_code == 0, meant.stderr
+
+
+# -- 11. rights by ref, and the erase prompt ------------------------------------------------------
+
+
+def test_access_withdraw_and_erase_take_a_member_and_ref(invoke, db, tmp_path):
+    out = tmp_path / "p.json"
+    access = invoke(
+        "subject", "access", "--member", "KENT", "--ref", "S0002", "--db", db, "-o", out
+    )
+    assert access.exit_code == 0, access.stderr
+    assert heat_id(db, "S0002") in out.read_text()
+    withdrawn = invoke("subject", "withdraw", "--member", "kent", "--ref", "S0002", "--db", db)
+    assert withdrawn.exit_code == 0, withdrawn.stderr
+    assert query(db, "SELECT withdrawn_on IS NOT NULL FROM students WHERE student_ref = 'S0002'")[
+        0
+    ] == (True,)
+    erased = invoke("subject", "erase", "--member", "KENT", "--ref", "S0002", "--db", db, "--yes")
+    assert erased.exit_code == 0, erased.stderr
+    assert query(db, "SELECT count(*) FROM students WHERE student_ref = 'S0002'") == [(0,)]
+    nobody = invoke("subject", "access", "--member", "KENT", "--ref", "S0002", "--db", db)
+    assert nobody.exit_code == 2
+    assert "no person with ref S0002 for member KENT" in nobody.stderr
+    neither = invoke("subject", "access", "--db", db)
+    assert neither.exit_code == 2
+    assert "by their heat_id, or by --member and --ref" in neither.stderr
+
+
+def test_declining_the_erase_prompt_names_the_person_and_erases_nothing(invoke, db, monkeypatch):
+    from heattool.cli import commands
+
+    monkeypatch.setattr(commands, "at_terminal", lambda: True)
+    result = invoke(
+        "subject", "erase", "--member", "KENT", "--ref", "S0003", "--db", db, input="n\n"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"Erase student S0003 of member KENT ({heat_id(db, 'S0003')})" in result.stdout
+    assert "Nothing erased." in result.stdout
+    assert query(db, "SELECT count(*) FROM students WHERE student_ref = 'S0003'") == [(1,)]
