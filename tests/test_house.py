@@ -94,9 +94,9 @@ def test_no_import_from_typer_internals():
 
 
 def test_every_action_module_is_named_after_a_command():
-    from heattool.cli.app import app
-
     import typer
+
+    from heattool.cli.app import app
 
     group = typer.main.get_command(app)
     commands = {name.replace("-", "_") for name in group.commands}
