@@ -137,3 +137,57 @@ def test_declining_the_erase_prompt_names_the_person_and_erases_nothing(invoke, 
     assert f"Erase student S0003 of member KENT ({heat_id(db, 'S0003')})" in result.stdout
     assert "Nothing erased." in result.stdout
     assert query(db, "SELECT count(*) FROM students WHERE student_ref = 'S0003'") == [(1,)]
+
+
+# -- 11. erased people stay erased ---------------------------------------------------------------
+
+ERASED_HEADER = "Student Ref,Forename,Surname,Date of Birth,Postcode,Permission to Track\n"
+
+
+def test_erased_people_are_refused_under_every_spelling_of_their_name(invoke, tmp_path):
+    db = tmp_path / "s.duckdb"
+    first = tmp_path / "first.csv"
+    first.write_text(
+        ERASED_HEADER + "Z1,Zoë,O'Reilly,14/03/2009,CT2 7NZ,Yes\n"
+        "M1,Mary Jane,Smith,01/02/2010,CT2 7NZ,Yes\n",
+        encoding="utf-8",
+    )
+    assert invoke("import", first, "--member", "KENT", "--db", db).exit_code == 0
+    for ref in ("Z1", "M1"):
+        erased = invoke("subject", "erase", "--member", "KENT", "--ref", ref, "--db", db, "--yes")
+        assert erased.exit_code == 0, erased.stderr
+    again = tmp_path / "again.csv"
+    again.write_text(
+        ERASED_HEADER + "Z2,Zoe,O'Reilly,14/03/2009,,Yes\n"
+        "Z3,Zoë,O’Reilly,2009-03-14,,Yes\n"
+        "Z4,ZOË,o reilly,14/03/2009,,Yes\n"
+        "M2,Mary  Jane,Smith,01/02/2010,,Yes\n"
+        "M3,Mary-Jane,Smith,01/02/2010,,Yes\n"
+        "N1,Zoë,O'Reilly,15/03/2009,,Yes\n",  # another day of birth: another person
+        encoding="utf-8",
+    )
+    result = invoke("import", again, "--member", "KENT", "--db", db, "-f", "json")
+    assert result.exit_code == 1
+    assert query(db, "SELECT student_ref FROM students ORDER BY 1") == [("N1",)]
+    assert '"rejected": 5' in result.stdout
+
+
+def test_subject_find_folds_names_and_reads_any_date_form(invoke, tmp_path):
+    db = tmp_path / "s.duckdb"
+    upload = tmp_path / "s.csv"
+    upload.write_text(ERASED_HEADER + "Z1,Zoë,O'Reilly,14/03/2009,CT2 7NZ,Yes\n", encoding="utf-8")
+    assert invoke("import", upload, "--member", "KENT", "--db", db).exit_code == 0
+    for forename, surname, dob in [
+        ("zoe", "O’Reilly", "14/03/2009"),
+        ("ZOË", "oreilly", "2009-03-14"),
+        ("Zoë", "O'Reilly", "14 Mar 2009"),
+    ]:
+        found = invoke(
+            "subject", "find", "--forename", forename, "--surname", surname, "--dob", dob,
+            "--db", db, "-f", "json",
+        )  # fmt: skip
+        assert found.exit_code == 0, found.stderr
+        assert '"ref": "Z1"' in found.stdout, (forename, surname, dob)
+    bad = invoke("subject", "find", "--forename", "a", "--surname", "b", "--dob", "31/02/2009")
+    assert bad.exit_code == 2
+    assert "'31/02/2009' is not a date" in bad.stderr

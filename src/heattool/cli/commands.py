@@ -34,6 +34,7 @@ from heattool.cli.options import (
     SheetOption,
     TrackFileFormat,
     YesOption,
+    parse_any_day,
     parse_day,
 )
 from heattool.errors import ExitCode
@@ -395,7 +396,12 @@ def subject_find(
     surname: Annotated[str, typer.Option("--surname", help="Last name, any case.")],
     dob: Annotated[
         dt.date,
-        typer.Option("--dob", parser=parse_day, metavar="YYYY-MM-DD", help="Date of birth."),
+        typer.Option(
+            "--dob",
+            parser=parse_any_day,
+            metavar="DATE",
+            help="Date of birth, in any form an upload may use (2009-03-14, 14/03/2009).",
+        ),
     ],
     postcode: Annotated[str | None, typer.Option("--postcode", help="Postcode, any form.")] = None,
     member: MemberFilterOption = None,

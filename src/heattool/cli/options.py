@@ -31,6 +31,23 @@ def parse_day(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"'{value}' is not a date; write it as YYYY-MM-DD") from None
 
 
+def parse_any_day(value: str | None) -> dt.date | None:
+    """A date written in any form an upload may use: 2009-03-14, 14/03/2009, 14 Mar 2009..."""
+    if value is None:
+        return None
+    import polars as pl
+
+    from heattool.schemas.parse import parse_date
+
+    parsed = parse_date(pl.Series([value.strip()], dtype=pl.String))[0]
+    if parsed is None:
+        raise typer.BadParameter(
+            f"'{value}' is not a date; write it as YYYY-MM-DD or DD/MM/YYYY"
+        ) from None
+    day: dt.date = parsed
+    return day
+
+
 Paths = Annotated[
     list[Path], typer.Argument(help="Upload files (.csv or .xlsx).", show_default=False)
 ]

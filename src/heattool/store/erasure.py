@@ -45,15 +45,30 @@ NOT_PERSONAL: dict[str, str] = {
 }
 
 
-def identity_hash_sql(alias: str) -> str:
-    """A keyed hash of a person's normalised forename, surname and date of birth, in SQL.
+# Apostrophes, hyphens and dashes a name may be typed with, and white space: all dropped.
+_NAME_SEPARATORS = r"[\s'’‘`´ʼ‐‑‒–—-]+"
+
+
+def fold_name_sql(expression: str) -> str:
+    """A name as the suppression list and `subject find` compare it, in SQL: lower case, no
+    accents, no white space, apostrophes or hyphens (`Zoë O’Reilly` = `zoe o'reilly`,
+    `Mary-Jane` = `Mary  Jane`)."""
+    pattern = _NAME_SEPARATORS.replace("'", "''")
+    return f"regexp_replace(strip_accents(lower({expression})), '{pattern}', '', 'g')"
+
+
+def identity_hash_sql(alias: str, *, legacy: bool = False) -> str:
+    """A keyed hash of a person's folded forename, surname and date of birth, in SQL.
 
     The key is the store's own secret (store_settings.suppression_key), so the hash cannot be
     recomputed from a name and date of birth outside the store. Null without all three.
+    `legacy` is the hash stores made before names were folded (lower case and trimmed only):
+    entries made then are still matched.
     """
+    fold = (lambda e: f"lower(trim({e}))") if legacy else fold_name_sql
     parts = (
-        f"lower(trim({alias}.forename))",
-        f"lower(trim({alias}.surname))",
+        fold(f"{alias}.forename"),
+        fold(f"{alias}.surname"),
         f"strftime({alias}.date_of_birth, '%Y-%m-%d')",
     )
     missing = " OR ".join(f"{p} IS NULL" for p in parts)
@@ -61,6 +76,11 @@ def identity_hash_sql(alias: str) -> str:
     return (
         f"CASE WHEN {missing} THEN NULL ELSE sha256(concat_ws('|', {key}, {', '.join(parts)})) END"
     )
+
+
+def identity_hashes_sql(alias: str) -> str:
+    """The hashes a person's identifiers may be on the suppression list under, as a list."""
+    return f"[{identity_hash_sql(alias)}, {identity_hash_sql(alias, legacy=True)}]"
 
 
 @dataclass

@@ -17,7 +17,7 @@ import polars as pl
 from heattool import __version__
 from heattool.schemas import PERSON_KINDS, REF_COLUMNS
 from heattool.schemas.validate import INDEX, ROW
-from heattool.store.erasure import identity_hash_sql
+from heattool.store.erasure import identity_hashes_sql
 from heattool.store.exports import sql_text
 from heattool.store.store import Store
 
@@ -79,7 +79,8 @@ def stage_keyed(
     heat_id = ", coalesce(t.heat_id, gen_random_uuid()) AS heat_id" if kind in PERSON_KINDS else ""
     erased = (
         f"""EXISTS (SELECT 1 FROM suppression_list AS x WHERE x.member = $member
-                    AND x.kind = '{kind}' AND x.identity_hash = {identity_hash_sql("i")})"""
+                    AND x.kind = '{kind}'
+                    AND list_contains({identity_hashes_sql("i")}, x.identity_hash))"""
         if check_erased
         else "false"
     )
@@ -109,7 +110,7 @@ def readmit_staged(store: Store, kind: str, member: str) -> None:
         f"""
         DELETE FROM suppression_list AS x
         WHERE x.member = $member AND x.kind = '{kind}' AND x.identity_hash IN (
-            SELECT {identity_hash_sql("s")} FROM {STAGED} AS s WHERE s._erased)
+            SELECT unnest({identity_hashes_sql("s")}) FROM {STAGED} AS s WHERE s._erased)
         """,
         {"member": member},
     )

@@ -172,11 +172,14 @@ def find(
     postcode: str | None = None,
     member: str | None = None,
 ) -> pl.DataFrame:
-    """People whose normalised forename, surname, date of birth (and postcode) match."""
+    """People whose folded forename and surname (see `erasure.fold_name_sql`), date of birth
+    (and postcode) match."""
+    from heattool.store.erasure import fold_name_sql
+
     sql = people_sql(
         ["heat_id_text", "member", "ref", "postcode", "withdrawn_on"],
-        where="""lower(trim(forename)) = lower(trim($forename))
-              AND lower(trim(surname)) = lower(trim($surname))
+        where=f"""{fold_name_sql("forename")} = {fold_name_sql("$forename")}
+              AND {fold_name_sql("surname")} = {fold_name_sql("$surname")}
               AND date_of_birth = $dob
               AND ($postcode IS NULL OR postcode = $postcode)
               AND ($member IS NULL OR member = $member)""",
