@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -191,3 +192,46 @@ def test_subject_find_folds_names_and_reads_any_date_form(invoke, tmp_path):
     bad = invoke("subject", "find", "--forename", "a", "--surname", "b", "--dob", "31/02/2009")
     assert bad.exit_code == 2
     assert "'31/02/2009' is not a date" in bad.stderr
+
+
+# -- 3, 4, 5. the mapping shown, aliases and warnings for import too ------------------------------
+
+
+def test_validate_and_import_show_how_each_heading_was_read(invoke, tmp_path):
+    upload = tmp_path / "s.csv"
+    upload.write_text("Student Ref,Forename,Surname,Gender,Notes\nS1,Ann,Lee,Female,hi\n")
+    checked = invoke("validate", upload)
+    assert checked.exit_code == 0, checked.stderr
+    expected = (
+        "  headings: Student Ref -> student_ref, Forename -> forename, Surname -> surname, "
+        "Gender -> gender_identity, Notes -> ignored"
+    )
+    assert expected in checked.stdout.splitlines()
+    db = tmp_path / "s.duckdb"
+    loaded = invoke("import", upload, "--member", "KENT", "--db", db)
+    assert loaded.exit_code == 0, loaded.stderr
+    assert expected in loaded.stdout.splitlines()
+    assert "warning unknown-column" in loaded.stdout  # the same warning validate gives
+    as_json = invoke("import", upload, "--member", "KENT", "--db", db, "-f", "json")
+    document = json.loads(as_json.stdout)["files"][0]
+    assert {"heading": "Gender", "column": "gender_identity"} in document["headings"]
+    assert {"heading": "Notes", "column": None} in document["headings"]
+    assert [w["code"] for w in document["warnings"]] == ["unknown-column"]
+
+
+def test_import_takes_the_same_aliases_as_validate(invoke, tmp_path, monkeypatch):
+    aliases = tmp_path / "aliases.toml"
+    aliases.write_text('[aliases]\ndate_of_birth = ["Pupil Birthday"]\n', encoding="utf-8")
+    upload = tmp_path / "s.csv"
+    upload.write_text("Student Ref,Forename,Surname,Pupil Birthday\nS1,Ann,Lee,14/03/2009\n")
+    db = tmp_path / "s.duckdb"
+    given = invoke("import", upload, "--member", "KENT", "--db", db, "--aliases", aliases)
+    assert given.exit_code == 0, given.stderr
+    assert query(db, "SELECT date_of_birth FROM students") == [(dt.date(2009, 3, 14),)]
+    monkeypatch.setenv("HEATTOOL_ALIASES", str(aliases))
+    upload.write_text("Student Ref,Forename,Surname,Pupil Birthday\nS2,Bo,Ray,15/03/2009\n")
+    from_env = invoke("import", upload, "--member", "KENT", "--db", db)
+    assert from_env.exit_code == 0, from_env.stderr
+    assert query(db, "SELECT date_of_birth FROM students WHERE student_ref = 'S2'") == [
+        (dt.date(2009, 3, 15),)
+    ]

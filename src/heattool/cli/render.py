@@ -103,8 +103,33 @@ def _result_document(result: Any, max_errors: int) -> dict[str, Any]:
         "errors_by_code": errors_by_code(errors),
         "error_count": errors.height,
         "errors": listed.select(LISTED_FIELDS).to_dicts(),
-        "warnings": result.warnings.select(LISTED_FIELDS).to_dicts(),
+        "warnings": warnings_document(result),
+        "headings": heading_mapping(result),
     }
+
+
+def heading_mapping(result: Any) -> list[dict[str, str | None]]:
+    """How each heading of an upload was read: its column, or None when it was ignored."""
+    column_of = {heading: column for column, heading in result.header.columns.items()}
+    return [{"heading": h, "column": column_of.get(h)} for h in result.raw.headers]
+
+
+def mapping_line(result: Any) -> str:
+    """`Gender -> gender_identity, Notes -> ignored`: so an empty column is seen at once."""
+    return ", ".join(
+        f"{m['heading']} -> {m['column'] or 'ignored'}" for m in heading_mapping(result)
+    )
+
+
+def warnings_document(result: Any) -> list[dict[str, Any]]:
+    return list(result.warnings.select(LISTED_FIELDS).to_dicts())
+
+
+def render_file_notes(console: Console, result: Any) -> None:
+    """The heading mapping and the warnings of one upload, as validate and import show them."""
+    say(console, f"  headings: {mapping_line(result)}")
+    for warning in result.warnings.iter_rows(named=True):
+        console.print(f"  [yellow]warning[/] {warning['code']}: {escape(str(warning['message']))}")
 
 
 def errors_by_code(errors: pl.DataFrame) -> dict[str, int]:
@@ -124,10 +149,7 @@ def render_validation(console: Console, outcome: ValidateResult, max_errors: int
         by_code = errors_by_code(result.errors)
         if by_code:
             say(console, "  errors: " + ", ".join(f"{c} {n}" for c, n in by_code.items()))
-        for warning in result.warnings.iter_rows(named=True):
-            console.print(
-                f"  [yellow]warning[/] {warning['code']}: {escape(str(warning['message']))}"
-            )
+        render_file_notes(console, result)
         if result.errors.height:
             shown = result.errors if max_errors <= 0 else result.errors.head(max_errors)
             console.print(_findings_table(shown))
@@ -299,6 +321,7 @@ def render_import(console: Console, report: ImportReport) -> None:
             f"{file.path} ({file.kind}): {file.rows} rows: {file.inserted} inserted, "
             f"{file.updated} updated, {file.unchanged} unchanged, {file.rejected} rejected",
         )
+        render_file_notes(console, file.result)
         if file.previous_batch is not None and not file.changed:
             say(
                 console,
