@@ -33,6 +33,12 @@ _CATALOGUE = [
         WARNING,
         "column '{column}' is not a known heading and was ignored; rename or remove it",
     ),
+    FindingCode(
+        "heat-id-as-ref",
+        WARNING,
+        "no column gives the member's own student reference, so the HEAT student ID in "
+        "'{column}' is used as student_ref",
+    ),
     # Cell findings.
     FindingCode("missing-value", ERROR, "'{column}' is required; fill in this cell"),
     FindingCode(

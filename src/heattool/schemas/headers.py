@@ -29,6 +29,9 @@ def heading_key(text: str) -> str:
     return _NOT_ALNUM.sub("", text.lower())
 
 
+HEAT_STUDENT_ID = "heat_student_id"  # HEAT's own id of a student: the ref when no other is given
+
+
 @cache
 def alias_table(extra: Path | None = None) -> dict[str, str]:
     """Heading key -> canonical column, from `aliases.toml` and a member's own alias file.
@@ -79,28 +82,50 @@ class HeaderMap:
     kind: str
     columns: dict[str, str]  # canonical -> original heading
     positions: dict[str, int]  # canonical -> 0-based column position in the upload
-    unknown: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # ignored, with a warning
     duplicates: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    heat_id_as_ref: str | None = None  # the HEAT student ID heading that serves as student_ref
 
 
 def map_headers(
     headings: list[str], kind: str | None = None, aliases: Path | None = None
 ) -> HeaderMap:
-    """Map headings to canonical columns, detecting the kind when not given."""
+    """Map headings to canonical columns, detecting the kind when not given.
+
+    With no student_ref heading, a HEAT student ID heading serves as the ref (of students and
+    attendance).
+    """
     table = alias_table(aliases)
     canonical_of = [table.get(heading_key(h)) for h in headings]
     chosen = kind or detect_kind(headings, canonical_of)
     allowed = set(kind_columns(chosen)[0])
     result = HeaderMap(kind=chosen, columns={}, positions={})
+    # HEAT student IDs of an upload whose kind has a student_ref but no heat_student_id
+    held: list[tuple[int, str]] = []
     for position, (heading, canonical) in enumerate(zip(headings, canonical_of, strict=True)):
-        if canonical is None or canonical not in allowed:
+        if canonical == HEAT_STUDENT_ID and canonical not in allowed and "student_ref" in allowed:
+            held.append((position, heading))
+        elif canonical is None or canonical not in allowed:
             result.unknown.append(heading)
         elif canonical in result.columns:
             result.duplicates.append(canonical)
         else:
             result.columns[canonical] = heading
             result.positions[canonical] = position
+    if "student_ref" in allowed and "student_ref" not in result.columns:
+        if HEAT_STUDENT_ID in result.columns:
+            source = (result.positions[HEAT_STUDENT_ID], result.columns[HEAT_STUDENT_ID])
+        else:
+            source = held.pop(0) if held else None
+        if source:
+            result.positions["student_ref"], result.columns["student_ref"] = source
+            result.heat_id_as_ref = source[1]
+            result.duplicates.extend("student_ref" for _ in held)
+            held = []
+    if held:  # beside the upload's own ref: not loaded
+        result.unknown = sorted(result.unknown + [h for _, h in held], key=headings.index)
+    result.columns = dict(sorted(result.columns.items(), key=lambda c: result.positions[c[0]]))
     result.missing = [c for c in kind_columns(chosen)[1] if c not in result.columns]
     return result
 
@@ -108,8 +133,10 @@ def map_headers(
 def detect_kind(headings: list[str], canonical_of: list[str | None]) -> str:
     """The kind whose required columns are all present and which explains most headings."""
     present = {c for c in canonical_of if c}
+    if HEAT_STUDENT_ID in present:  # the ref when the upload gives no other
+        present.add("student_ref")
     scores = {
-        kind: sum(1 for c in canonical_of if c in kind_columns(kind)[0])
+        kind: sum(1 for c in canonical_of if c and _explains(c, kind_columns(kind)[0]))
         for kind in KINDS
         if set(kind_columns(kind)[1]) <= present
     }
@@ -127,3 +154,8 @@ def detect_kind(headings: list[str], canonical_of: list[str | None]) -> str:
             f"or --kind {leaders[1]}"
         )
     return leaders[0]
+
+
+def _explains(canonical: str, columns: tuple[str, ...]) -> bool:
+    """Whether a heading of this column fits a kind of these columns."""
+    return canonical in columns or (canonical == HEAT_STUDENT_ID and "student_ref" in columns)

@@ -275,6 +275,12 @@ def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
     for heading in header.unknown:
         cell = f"{sheet}{column_letter(raw.headers.index(heading))}1"
         rows.append((cell, heading, None, "unknown-column", message("unknown-column", heading)))
+    if header.heat_id_as_ref:
+        heading = header.heat_id_as_ref
+        cell = f"{sheet}{column_letter(header.positions['student_ref'])}1"
+        rows.append(
+            (cell, heading, "student_ref", "heat-id-as-ref", message("heat-id-as-ref", heading))
+        )
     for name in header.duplicates:
         rows.append((None, name, name, "duplicate-column", message("duplicate-column", name)))
     for name in header.missing:
