@@ -7,7 +7,9 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from heattool.errors import BadPolicy, UnknownKind
 from heattool.schemas import KINDS
@@ -106,11 +108,11 @@ def heading_tables(extra: Path | None = None) -> HeadingTables:
     return HeadingTables(table, {c: tuple(n) for c, n in names.items()}, frozenset(ignored))
 
 
-def _strings(value) -> bool:
+def _strings(value: object) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(n, str) for n in value)
 
 
-def _load_aliases(label: str, source) -> tuple[dict, list[str]]:
+def _load_aliases(label: str, source: Traversable | Path) -> tuple[dict[str, Any], list[str]]:
     try:
         document = tomllib.loads(source.read_text("utf-8"))
     except FileNotFoundError:
@@ -176,6 +178,7 @@ def map_headers(
             result.columns[canonical] = heading
             result.positions[canonical] = position
     if "student_ref" in allowed and "student_ref" not in result.columns:
+        source: tuple[int, str] | None
         if HEAT_STUDENT_ID in result.columns:
             source = (result.positions[HEAT_STUDENT_ID], result.columns[HEAT_STUDENT_ID])
         else:

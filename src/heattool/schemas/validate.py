@@ -267,10 +267,14 @@ def _describe(found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: di
     )
 
 
+# A finding about the whole file: cell, column, field, code, message.
+_FileFinding = tuple[str | None, str | None, str | None, str, str]
+
+
 def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
     """Findings about the file as a whole: its encoding and its headings."""
     sheet = f"{raw.sheet}!" if raw.sheet else ""
-    rows = []  # (cell, column, field, code, message)
+    rows: list[_FileFinding] = []
     if raw.encoding_note:
         rows.append((None, None, None, "encoding-guessed", raw.encoding_note))
     for heading in header.unknown:
