@@ -35,8 +35,8 @@ def validate(invoke, path: Path, *args: str):
     return result, json.loads(result.stdout)["files"][0] if result.stdout else None
 
 
-def import_(invoke, db: Path, *paths: Path):
-    return invoke("import", *paths, "--member", "KENT", "--db", db, "--as-of", AS_OF)
+def import_(invoke, db: Path, *args: Path | str):
+    return invoke("import", *args, "--member", "KENT", "--db", db, "--as-of", AS_OF)
 
 
 def codes(findings: list[dict]) -> list[tuple[str, str]]:
@@ -409,13 +409,18 @@ def test_a_lookalike_of_a_required_column_is_one_error_not_two(invoke, tmp_path)
     assert "looks like start_date" in document["errors"][0]["message"]
 
 
-def test_an_import_with_a_lookalike_loads_nothing_and_exits_1(invoke, tmp_path):
+def test_an_import_with_a_lookalike_loads_nothing_until_it_is_mapped(invoke, tmp_path):
     upload = write(tmp_path, "Student Ref,Forename,Pupil Date of Birth\nS1,Amelia,14/03/2009\n")
     db = tmp_path / "tmp.duckdb"
     result = import_(invoke, db, upload)
     assert result.exit_code == 1, result.stdout + result.stderr
     assert "1 rejected" in result.stdout
     assert query(db, "SELECT count(*) FROM students") == [(0,)]
+    # mapped as the message says, it loads
+    aliases = write(tmp_path, '[aliases]\ndate_of_birth = ["Pupil Date of Birth"]\n', "a.toml")
+    result = import_(invoke, db, upload, "--aliases", aliases)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert query(db, "SELECT date_of_birth FROM students") == [(dt.date(2009, 3, 14),)]
 
 
 @pytest.mark.parametrize(
