@@ -33,6 +33,20 @@ _CATALOGUE = [
         WARNING,
         "column '{column}' is not a known heading and was ignored; rename or remove it",
     ),
+    FindingCode(
+        "lookalike-column",
+        ERROR,
+        "heading '{column}' looks like {canonical} but is not one of its headings: rename it "
+        "'{suggested}', or map it with --aliases (a TOML file: [aliases] {canonical} = "
+        "[{quoted}]); if it is something else, delete it or list it in that file under "
+        "[ignore] headings = [{quoted}]",
+    ),
+    FindingCode(
+        "heat-id-as-ref",
+        WARNING,
+        "no column gives the member's own student reference, so the HEAT student ID in "
+        "'{column}' is used as student_ref",
+    ),
     # Cell findings.
     FindingCode("missing-value", ERROR, "'{column}' is required; fill in this cell"),
     FindingCode(
@@ -100,6 +114,9 @@ _CATALOGUE = [
 CODES: dict[str, FindingCode] = {c.code: c for c in _CATALOGUE}
 
 
-def message(code: str, column: str | None = None) -> str:
-    """The user-facing message for a code, naming the column where it has one."""
-    return CODES[code].message.format(column=column or "")
+def message(code: str, column: str | None = None, **details: str) -> str:
+    """The user-facing message for a code, naming the column where it has one.
+
+    `details` fill a code's other fields (`lookalike-column`: canonical, suggested, quoted).
+    """
+    return CODES[code].message.format(column=column or "", **details)

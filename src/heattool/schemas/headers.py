@@ -7,7 +7,9 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from heattool.errors import BadPolicy, UnknownKind
 from heattool.schemas import KINDS
@@ -29,26 +31,63 @@ def heading_key(text: str) -> str:
     return _NOT_ALNUM.sub("", text.lower())
 
 
-@cache
+HEAT_STUDENT_ID = "heat_student_id"  # HEAT's own id of a student: the ref when no other is given
+
+# Single words too common in headings to say which column one means: "Course Leader" is not a
+# course nor "Schools Officer" a school, "Permission to Photograph" no permission to track.
+# Headings of several words (such as "School Name") are not affected.
+GENERIC_WORDS = frozenset(
+    """name title type typology mode delivery from to date hours duration stage course subject
+    programme school college institution university provider country consent permission belief
+    attended""".split()  # noqa: SIM905 - a list of words, kept readable
+)
+GLUED_MIN = 8  # a heading's key contains a name of this many letters or more glued to others
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def heading_words(text: str) -> tuple[str, ...]:
+    """A heading's words, lower-case: 'Pupil Date-of-Birth' and 'PupilDateOfBirth' both give
+    ('pupil', 'date', 'of', 'birth')."""
+    return tuple(word.lower() for word in _WORD.findall(text))
+
+
+@dataclass(frozen=True)
+class HeadingTables:
+    """The known headings: each heading key's column, each column's names, the ignored keys."""
+
+    columns: dict[str, str]  # heading key -> canonical column
+    names: dict[str, tuple[str, ...]]  # canonical -> its name and every heading given for it
+    ignored: frozenset[str]  # heading keys known and deliberately not loaded
+
+
 def alias_table(extra: Path | None = None) -> dict[str, str]:
     """Heading key -> canonical column, from `aliases.toml` and a member's own alias file.
 
     Every canonical name is also a heading for itself. A member's file uses the same form as
     `aliases.toml` and adds to it; it may not move a heading to another column.
     """
+    return heading_tables(extra).columns
+
+
+@cache
+def heading_tables(extra: Path | None = None) -> HeadingTables:
+    """The alias table, every column's names and the ignored headings (see `alias_table`)."""
     sources = [("aliases.toml", resources.files("heattool.schemas").joinpath("aliases.toml"))]
     if extra is not None:
         sources.append((str(extra), Path(extra)))
     known = {c for kind in KINDS for c in kind_columns(kind)[0]}
     table = {heading_key(c): c for c in known}
+    names: dict[str, list[str]] = {c: [c] for c in known}
+    ignored: dict[str, str] = {}
     for label, source in sources:
-        aliases = _load_aliases(label, source)
-        for canonical, names in aliases.items():
+        aliases, ignore = _load_aliases(label, source)
+        for canonical, headings in aliases.items():
             if canonical not in known:
                 raise BadPolicy(f"{label}: '{canonical}' is not a column of any upload kind")
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            if not _strings(headings):
                 raise BadPolicy(f"{label}: '{canonical}' must be a list of headings in quotes")
-            for name in names:
+            for name in headings:
                 key = heading_key(name)
                 if table.get(key, canonical) != canonical:
                     raise BadPolicy(
@@ -56,20 +95,45 @@ def alias_table(extra: Path | None = None) -> dict[str, str]:
                         f"'{table[key]}' and '{canonical}'"
                     )
                 table[key] = canonical
-    return table
+                names[canonical].append(name)
+                ignored.pop(key, None)  # a member may load a heading heattool ignores
+        for name in ignore:
+            key = heading_key(name)
+            if key in table:
+                raise BadPolicy(
+                    f"{label}: heading '{name}' is in [ignore] but is a heading for "
+                    f"'{table[key]}'; take it out of [ignore]"
+                )
+            ignored[key] = name
+    return HeadingTables(table, {c: tuple(n) for c, n in names.items()}, frozenset(ignored))
 
 
-def _load_aliases(label: str, source) -> dict:
+def _strings(value: object) -> TypeGuard[list[str]]:
+    return isinstance(value, list) and all(isinstance(n, str) for n in value)
+
+
+def _load_aliases(label: str, source: Traversable | Path) -> tuple[dict[str, Any], list[str]]:
     try:
         document = tomllib.loads(source.read_text("utf-8"))
     except FileNotFoundError:
         raise BadPolicy(f"{label}: no such alias file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadPolicy(f"{label}: not valid TOML ({exc})") from None
-    aliases = document.get("aliases")
-    if not isinstance(aliases, dict) or set(document) != {"aliases"}:
-        raise BadPolicy(f"{label}: expected one [aliases] table of column = [headings]")
-    return aliases
+    aliases = document.get("aliases", {})
+    ignore = document.get("ignore", {"headings": []})
+    if (
+        not document
+        or not set(document) <= {"aliases", "ignore"}
+        or not isinstance(aliases, dict)
+        or not isinstance(ignore, dict)
+    ):
+        raise BadPolicy(
+            f"{label}: expected one [aliases] table of column = [headings] "
+            "(and, if wanted, an [ignore] table of headings = [...])"
+        )
+    if set(ignore) != {"headings"} or not _strings(ignore["headings"]):
+        raise BadPolicy(f'{label}: [ignore] must hold one list, headings = ["...", ...]')
+    return aliases, ignore["headings"]
 
 
 @dataclass
@@ -79,37 +143,118 @@ class HeaderMap:
     kind: str
     columns: dict[str, str]  # canonical -> original heading
     positions: dict[str, int]  # canonical -> 0-based column position in the upload
-    unknown: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # ignored, with a warning
     duplicates: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # (heading, canonical): an unknown heading that names a column the upload lacks
+    lookalikes: list[tuple[str, str]] = field(default_factory=list)
+    heat_id_as_ref: str | None = None  # the HEAT student ID heading that serves as student_ref
 
 
 def map_headers(
     headings: list[str], kind: str | None = None, aliases: Path | None = None
 ) -> HeaderMap:
-    """Map headings to canonical columns, detecting the kind when not given."""
-    table = alias_table(aliases)
-    canonical_of = [table.get(heading_key(h)) for h in headings]
+    """Map headings to canonical columns, detecting the kind when not given.
+
+    With no student_ref heading, a HEAT student ID heading serves as the ref (of students and
+    attendance). An unknown heading that contains the name or a heading of one of the kind's
+    columns the upload lacks is a lookalike, not an unknown column (`lookalike`).
+    """
+    tables = heading_tables(aliases)
+    canonical_of = [tables.columns.get(heading_key(h)) for h in headings]
     chosen = kind or detect_kind(headings, canonical_of)
     allowed = set(kind_columns(chosen)[0])
     result = HeaderMap(kind=chosen, columns={}, positions={})
+    # HEAT student IDs of an upload whose kind has a student_ref but no heat_student_id
+    held: list[tuple[int, str]] = []
     for position, (heading, canonical) in enumerate(zip(headings, canonical_of, strict=True)):
-        if canonical is None or canonical not in allowed:
+        if canonical == HEAT_STUDENT_ID and canonical not in allowed and "student_ref" in allowed:
+            held.append((position, heading))
+        elif canonical is None or canonical not in allowed:
             result.unknown.append(heading)
         elif canonical in result.columns:
             result.duplicates.append(canonical)
         else:
             result.columns[canonical] = heading
             result.positions[canonical] = position
+    if "student_ref" in allowed and "student_ref" not in result.columns:
+        source: tuple[int, str] | None
+        if HEAT_STUDENT_ID in result.columns:
+            source = (result.positions[HEAT_STUDENT_ID], result.columns[HEAT_STUDENT_ID])
+        else:
+            source = held.pop(0) if held else None
+        if source:
+            result.positions["student_ref"], result.columns["student_ref"] = source
+            result.heat_id_as_ref = source[1]
+            result.duplicates.extend("student_ref" for _ in held)
+            held = []
+    if held:  # beside the upload's own ref: not loaded
+        result.unknown = sorted(result.unknown + [h for _, h in held], key=headings.index)
+    result.columns = dict(sorted(result.columns.items(), key=lambda c: result.positions[c[0]]))
+    lacking = [c for c in kind_columns(chosen)[0] if c not in result.columns]
+    for heading in list(result.unknown):
+        key = heading_key(heading)
+        if key in tables.columns or key in tables.ignored:
+            continue  # a heading of another kind, or one deliberately ignored
+        canonical = lookalike(heading, lacking, aliases)
+        if canonical:
+            result.unknown.remove(heading)
+            result.lookalikes.append((heading, canonical))
     result.missing = [c for c in kind_columns(chosen)[1] if c not in result.columns]
     return result
+
+
+def suggested_heading(canonical: str) -> str:
+    """The heading to suggest for a column: its first in `aliases.toml`, else its name."""
+    names = heading_tables().names.get(canonical, (canonical,))
+    return names[1] if len(names) > 1 else canonical
+
+
+@cache
+def _matchable_names(aliases: Path | None) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Canonical -> (key, words) of each of its names that can tell a lookalike heading."""
+    found = {}
+    for canonical, names in heading_tables(aliases).names.items():
+        usable = {(heading_key(n), heading_words(n)) for n in names}
+        found[canonical] = tuple(
+            sorted((k, w) for k, w in usable if w and not (len(w) == 1 and k in GENERIC_WORDS))
+        )
+    return found
+
+
+def lookalike(heading: str, columns: list[str], aliases: Path | None = None) -> str | None:
+    """The column of `columns` an unknown heading most probably means, or None.
+
+    A heading means a column when its words include, in order, all the words of the column's
+    name or of one of its headings ("Pupil Date of Birth" has "Date of Birth"), or when its key
+    contains such a heading's key of at least GLUED_MIN letters ("PUPILDATEOFBIRTH"). Single
+    GENERIC_WORDS never count. The longest name found decides.
+    """
+    words, key = heading_words(heading), heading_key(heading)
+    matchable = _matchable_names(aliases)
+    best: tuple[int, str] | None = None
+    for canonical in columns:
+        for name_key, name_words in matchable.get(canonical, ()):
+            found = _contains_run(words, name_words) or (
+                len(name_key) >= GLUED_MIN and name_key in key
+            )
+            if found and (best is None or len(name_key) > best[0]):
+                best = (len(name_key), canonical)
+    return best[1] if best else None
+
+
+def _contains_run(words: tuple[str, ...], run: tuple[str, ...]) -> bool:
+    width = len(run)
+    return any(words[i : i + width] == run for i in range(len(words) - width + 1))
 
 
 def detect_kind(headings: list[str], canonical_of: list[str | None]) -> str:
     """The kind whose required columns are all present and which explains most headings."""
     present = {c for c in canonical_of if c}
+    if HEAT_STUDENT_ID in present:  # the ref when the upload gives no other
+        present.add("student_ref")
     scores = {
-        kind: sum(1 for c in canonical_of if c in kind_columns(kind)[0])
+        kind: sum(1 for c in canonical_of if c and _explains(c, kind_columns(kind)[0]))
         for kind in KINDS
         if set(kind_columns(kind)[1]) <= present
     }
@@ -127,3 +272,8 @@ def detect_kind(headings: list[str], canonical_of: list[str | None]) -> str:
             f"or --kind {leaders[1]}"
         )
     return leaders[0]
+
+
+def _explains(canonical: str, columns: tuple[str, ...]) -> bool:
+    """Whether a heading of this column fits a kind of these columns."""
+    return canonical in columns or (canonical == HEAT_STUDENT_ID and "student_ref" in columns)

@@ -66,7 +66,9 @@ class Students(_Person):
     """A student upload: one outreach participant per row."""
 
     student_ref: str = pa.Field(nullable=False)
+    heat_student_id: str = _text()  # HEAT's own id of the student; never heattool's heat_id
     forename: str = _text()
+    middle_name: str = _text()
     surname: str = _text()
     date_of_birth: dt.date = pa.Field(nullable=True)
     postcode: str = _text(postcode="yes")
@@ -79,6 +81,13 @@ class Students(_Person):
     religion: str = _text()
     permission_to_track: bool = pa.Field(nullable=True)
     expected_he_entry_year: int = pa.Field(nullable=True)
+    # Contextual flags, as in HEAT's Student Export.
+    care_leaver: bool = pa.Field(nullable=True)
+    young_carer: bool = pa.Field(nullable=True)
+    first_generation_he: bool = pa.Field(nullable=True)
+    estranged: bool = pa.Field(nullable=True)
+    refugee_asylum_seeker: bool = pa.Field(nullable=True)
+    service_children: bool = pa.Field(nullable=True)
 
     @pa.check("student_ref", name="duplicate-ref")
     def _ref_unique(cls, data: PolarsData) -> pl.LazyFrame:

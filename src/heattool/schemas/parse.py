@@ -153,20 +153,51 @@ def parse_year(text: pl.Expr) -> pl.Expr:
 @cache
 def code_list(name: str) -> dict[str, str]:
     """Heading-style key of each code and label -> the code, from `codes/<name>.csv`."""
-    path = resources.files("heattool.schemas").joinpath("codes", f"{name}.csv")
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
     mapping: dict[str, str] = {}
-    for row in rows:
+    for row in _code_rows(name):
         mapping[heading_key(row["code"])] = row["code"]
         mapping[heading_key(row["label"])] = row["code"]
     return mapping
 
 
+@cache
+def code_values(name: str) -> dict[str, str]:
+    """Heading-style key of each code (not label) -> the code, from `codes/<name>.csv`."""
+    return {heading_key(row["code"]): row["code"] for row in _code_rows(name)}
+
+
+def _code_rows(name: str) -> list[dict[str, str]]:
+    path = resources.files("heattool.schemas").joinpath("codes", f"{name}.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# HEAT exports coded values as `Label (code)`: "Female (10)", "Not known (997)".
+_LABEL_AND_CODE = r"^(?<label>.*?)\s*\(\s*(?<code>[^()]*?)\s*\)\s*$"
+
+
+def _code_key(text: pl.Expr) -> pl.Expr:
+    return text.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", "")
+
+
 def parse_code(text: pl.Series, name: str) -> pl.Series:
-    """A code or its label, in any case and spacing, as the code."""
-    key = text.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", "")
-    return key.replace_strict(code_list(name), default=None, return_dtype=pl.String)
+    """A code or its label, in any case and spacing, as the code.
+
+    Also `Label (code)`, when the code in the brackets is one of the list's and the label is
+    its label or none of the list's (a label of another code is a contradiction: null).
+    """
+    labels, codes = code_list(name), code_values(name)
+    column = pl.col(text.name)
+    whole = _code_key(column).replace_strict(labels, default=None, return_dtype=pl.String)
+    parts = column.str.extract_groups(_LABEL_AND_CODE)
+    bracketed = _code_key(parts.struct.field("code")).replace_strict(
+        codes, default=None, return_dtype=pl.String
+    )
+    labelled = _code_key(parts.struct.field("label")).replace_strict(
+        labels, default=None, return_dtype=pl.String
+    )
+    agreed = pl.when(labelled.is_null() | (labelled == bracketed)).then(bracketed)
+    return text.to_frame().select(pl.coalesce(whole, agreed).alias(text.name)).to_series()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ import polars as pl
 
 from heattool.findings import CODES, ERROR, WARNING, message
 from heattool.io.readers import RawTable, read_upload
-from heattool.schemas.headers import HeaderMap, kind_columns, map_headers
+from heattool.schemas.headers import HeaderMap, kind_columns, map_headers, suggested_heading
 
 ROW = "_row"  # spreadsheet row number: the header is row 1
 INDEX = "_index"  # 0-based position in the upload's data rows
@@ -266,19 +267,41 @@ def _describe(found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: di
     )
 
 
+# A finding about the whole file: cell, column, field, code, message.
+_FileFinding = tuple[str | None, str | None, str | None, str, str]
+
+
 def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
     """Findings about the file as a whole: its encoding and its headings."""
     sheet = f"{raw.sheet}!" if raw.sheet else ""
-    rows = []  # (cell, column, field, code, message)
+    rows: list[_FileFinding] = []
     if raw.encoding_note:
         rows.append((None, None, None, "encoding-guessed", raw.encoding_note))
     for heading in header.unknown:
         cell = f"{sheet}{column_letter(raw.headers.index(heading))}1"
         rows.append((cell, heading, None, "unknown-column", message("unknown-column", heading)))
+    for heading, name in header.lookalikes:
+        cell = f"{sheet}{column_letter(raw.headers.index(heading))}1"
+        text = message(
+            "lookalike-column",
+            heading,
+            canonical=name,
+            suggested=suggested_heading(name),
+            quoted=json.dumps(heading, ensure_ascii=False),  # a TOML basic string
+        )
+        rows.append((cell, heading, name, "lookalike-column", text))
+    if header.heat_id_as_ref:
+        heading = header.heat_id_as_ref
+        cell = f"{sheet}{column_letter(header.positions['student_ref'])}1"
+        rows.append(
+            (cell, heading, "student_ref", "heat-id-as-ref", message("heat-id-as-ref", heading))
+        )
     for name in header.duplicates:
         rows.append((None, name, name, "duplicate-column", message("duplicate-column", name)))
+    explained = {name for _, name in header.lookalikes}  # the lookalike says what to do
     for name in header.missing:
-        rows.append((None, name, name, "missing-column", message("missing-column", name)))
+        if name not in explained:
+            rows.append((None, name, name, "missing-column", message("missing-column", name)))
     return pl.DataFrame(
         [
             {
