@@ -98,16 +98,15 @@ def test_invalid_rows_go_to_an_owner_only_rejects_file_and_the_rest_loads(invoke
     result = invoke("import", upload, "-m", "KENT", "--db", db, "--rejects-out", rejects)
     assert result.exit_code == 1
     assert "3 rows: 1 inserted, 0 updated, 0 unchanged, 2 rejected" in result.stdout
-    assert f"2 rejected rows written to {rejects}" in result.stdout
+    assert f"rejected rows written to {rejects}" in result.stdout
     assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
     with rejects.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["row"], r["Student Ref"], r["error_codes"]) for r in rows] == [
+    assert [(r["heattool_row"], r["Student Ref"], r["heattool_codes"]) for r in rows] == [
         ("3", "S2", "invalid-date"),
         ("4", "S3", "invalid-postcode"),
     ]
     assert rows[0]["Forename"] == "'=HYPERLINK(1)"  # Excel-safe
-    assert rows[0]["file"] == str(upload)
     assert query(db, "SELECT student_ref FROM students") == [("S1",)]
     assert query(db, "SELECT rejected FROM import_batches") == [(2,)]
 
@@ -116,7 +115,7 @@ def test_default_rejects_file_sits_beside_the_store(invoke, db, tmp_path):
     upload = write(tmp_path / "s.csv", STUDENT_HEADER + "S1,Ann,Lee,31/02/2009,,Yes\n")
     result = invoke("import", upload, "-m", "KENT", "--db", db, "-f", "json")
     assert result.exit_code == 1
-    path = json.loads(result.stdout)["rejects_file"]
+    (path,) = json.loads(result.stdout)["rejects_files"]
     assert path.startswith(str(tmp_path / "heattool-rejects-KENT-"))
     assert os.path.exists(path)
 
@@ -159,8 +158,8 @@ def test_attendance_must_name_a_student_and_activity_of_the_same_member(invoke, 
     assert "(attendance): 2 rows: 1 inserted, 0 updated, 0 unchanged, 1 rejected" in result.stdout
     with rejects.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["row"], r["error_codes"]) for r in rows] == [("3", "unknown-student")]
-    assert "import the student first" in rows[0]["error_messages"]
+    assert [(r["heattool_row"], r["heattool_codes"]) for r in rows] == [("3", "unknown-student")]
+    assert "import the student first" in rows[0]["heattool_messages"]
     assert query(db, "SELECT count(*) FROM attendance WHERE member = 'OTHER'") == [(1,)]
     unknown_activity = write(
         tmp_path / "r2.csv", "Student Ref,Activity Ref,Date Attended\nS9,ZZZ,\n"

@@ -235,3 +235,60 @@ def test_import_takes_the_same_aliases_as_validate(invoke, tmp_path, monkeypatch
     assert query(db, "SELECT date_of_birth FROM students WHERE student_ref = 'S2'") == [
         (dt.date(2009, 3, 15),)
     ]
+
+
+# -- 22. rejects an officer can fix and re-upload; 20. and said to be plain text --------------
+
+
+def test_each_upload_gets_its_own_rejects_file_that_can_be_fixed_and_imported(invoke, tmp_path):
+    import csv
+
+    students = tmp_path / "pupils.csv"
+    students.write_text(
+        "Surname,Student Ref,Forename,Date of Birth,Notes\n"
+        "Lee,S1,Ann,14/03/2009,ok\n"
+        "Ray,S2,Bob,31/02/2009,typo\n",
+        encoding="utf-8",
+    )
+    activities = tmp_path / "events.csv"
+    activities.write_text(
+        "Activity Ref,Activity Name,Activity Type,Start Date\nA1,Visit,Campus visit,32/10/2025\n"
+    )
+    db = tmp_path / "s.duckdb"
+    out = tmp_path / "rejects"
+    out.mkdir()
+    result = invoke("import", students, activities, "-m", "KENT", "--db", db, "--rejects-out", out)
+    assert result.exit_code == 1
+    pupils, events = out / "pupils.rejects.csv", out / "events.rejects.csv"
+    assert sorted(p.name for p in out.iterdir()) == [events.name, pupils.name]
+    with pupils.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == [
+        "Surname", "Student Ref", "Forename", "Date of Birth", "Notes",
+        "heattool_row", "heattool_codes", "heattool_messages",
+    ]  # fmt: skip
+    assert rows[1][:6] == ["Ray", "S2", "Bob", "31/02/2009", "typo", "3"]
+    assert rows[1][6] == "invalid-date"
+    rows[1][3] = "28/02/2009"  # the officer fixes the cell and uploads the file again
+    with pupils.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    again = invoke("import", pupils, "-m", "KENT", "--db", db)
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert query(db, "SELECT student_ref FROM students ORDER BY 1") == [("S1",), ("S2",)]
+
+
+def test_rejects_of_an_encrypted_store_are_said_to_be_plain_text_and_can_be_left_out(
+    invoke, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HEATTOOL_KEY", "a-long-enough-test-key-0123456789")
+    upload = tmp_path / "s.csv"
+    upload.write_text("Student Ref,Forename,Date of Birth\nS1,Ann,31/02/2009\nS2,Bo,\n")
+    db = tmp_path / "secret.duckdb"
+    result = invoke("import", upload, "-m", "KENT", "--db", db)
+    assert result.exit_code == 1
+    assert "warning: the store is encrypted but rejects files are not" in result.stdout
+    assert len(list(tmp_path.glob("secret-rejects-KENT-*-s.csv"))) == 1
+    none = invoke("import", upload, "-m", "KENT", "--db", db, "--no-rejects", "-f", "json")
+    assert none.exit_code == 1
+    assert json.loads(none.stdout)["rejects_files"] == []
+    assert len(list(tmp_path.glob("secret-rejects-*"))) == 1

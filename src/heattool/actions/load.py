@@ -90,7 +90,8 @@ class ImportReport:
     on_invalid: str
     files: list[FileImport]
     loaded: bool  # False when nothing was written: a dry run, or an abort on invalid rows
-    rejects_path: Path | None = None
+    rejects_paths: list[Path] = field(default_factory=list)
+    encrypted: bool = False  # the store is; the rejects files are not
 
     @property
     def rejected(self) -> int:
@@ -104,7 +105,8 @@ class ImportReport:
             "on_invalid": self.on_invalid,
             "loaded": self.loaded,
             "rejected": self.rejected,
-            "rejects_file": str(self.rejects_path) if self.rejects_path else None,
+            "rejects_files": [str(p) for p in self.rejects_paths],
+            "rejects_encrypted": False if self.rejects_paths else None,
             "files": [f.document() for f in self.files],
         }
 
@@ -127,6 +129,7 @@ def import_paths(
     on_invalid: str = "reject",
     rejects_out: Path | None = None,
     allow_previously_erased: bool = False,
+    write_rejects: bool = True,
 ) -> ImportReport:
     """Validate every upload, then load them all in one transaction, referenced kinds first.
 
@@ -175,9 +178,14 @@ def import_paths(
                 _load_file(store, file, member, now, allow_previously_erased)
             report.loaded = not dry_run and not (on_invalid == "abort" and report.rejected)
             tx.commit = report.loaded
-            if report.rejected and (rejects_out is not None or not dry_run):
-                report.rejects_path = rejects_out or _default_rejects_path(target, member, now)
-                write_csv(rejected_rows(files), report.rejects_path)
+    # Written once the load is committed (or rolled back): a failed commit writes none.
+    report.encrypted = key is not None
+    if report.rejected and write_rejects and (rejects_out is not None or not dry_run):
+        rejected = [f for f in files if f.rejected]
+        for file in rejected:
+            path = _rejects_path(file.path, rejects_out, len(rejected), target, member, now)
+            write_csv(file.result.rejected_rows(), path)
+            report.rejects_paths.append(path)
     return report
 
 
@@ -228,22 +236,25 @@ def _validate(
         raise UnknownKind(f"{path}: {exc}") from None
 
 
-def _default_rejects_path(db: Path | str, member: str, now: dt.datetime) -> Path:
+def _rejects_path(
+    upload: Path,
+    rejects_out: Path | None,
+    files: int,
+    db: Path | str,
+    member: str,
+    now: dt.datetime,
+) -> Path:
+    """One rejects file per upload: `--rejects-out` itself for one upload; in a folder it names,
+    or beside it with the upload's name added, for several; by default beside the store."""
+    if rejects_out is not None:
+        if rejects_out.is_dir():
+            return rejects_out / f"{upload.stem}.rejects.csv"
+        if files == 1:
+            return rejects_out
+        return rejects_out.with_name(f"{rejects_out.stem}-{upload.stem}{rejects_out.suffix}")
     folder = Path.cwd() if db == MEMORY else Path(db).parent
     stem = "heattool" if db == MEMORY else Path(db).stem
-    return folder / f"{stem}-rejects-{member}-{file_stamp(now)}.csv"
-
-
-def rejected_rows(files: Sequence[FileImport]) -> pl.DataFrame:
-    """Every rejected row of every file: file, row number, original cells, codes and messages."""
-    frames = [
-        f.result.rejected_rows().select(pl.lit(str(f.path)).alias("file"), pl.all())
-        for f in files
-        if f.rejected
-    ]
-    frame = pl.concat(frames, how="diagonal_relaxed")
-    tail = ["error_codes", "error_messages"]
-    return frame.select("file", "row", pl.exclude("file", "row", *tail), *tail)
+    return folder / f"{stem}-rejects-{member}-{file_stamp(now)}-{upload.stem}.csv"
 
 
 def _load_file(

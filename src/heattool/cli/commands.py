@@ -117,7 +117,11 @@ def import_(
     ] = OnInvalid.reject,
     rejects_out: Annotated[
         Path | None,
-        typer.Option("--rejects-out", help="Write rejected rows here; default beside the store."),
+        typer.Option(
+            "--rejects-out",
+            help="Rejected rows, one file per upload in its own headings: this file (or folder); "
+            "default beside the store.",
+        ),
     ] = None,
     output_format: FormatOption = OutputFormat.text,
     sheet: SheetOption = None,
@@ -129,6 +133,13 @@ def import_(
         typer.Option(
             "--allow-previously-erased",
             help="Load people erased at their request who have given new consent.",
+        ),
+    ] = False,
+    no_rejects: Annotated[
+        bool,
+        typer.Option(
+            "--no-rejects",
+            help="Write no rejects file (they are plain text, also for an encrypted store).",
         ),
     ] = False,
 ) -> None:
@@ -161,6 +172,7 @@ def import_(
             on_invalid=on_invalid.value,
             rejects_out=rejects_out,
             allow_previously_erased=allow_previously_erased,
+            write_rejects=not no_rejects,
         )
     if output_format is OutputFormat.json:
         render.emit_json(report.document())

@@ -330,8 +330,14 @@ def render_import(console: Console, report: ImportReport) -> None:
             )
         elif not file.changed and not file.rejected:
             say(console, "  nothing changed: the store already holds these rows")
-    if report.rejects_path is not None:
-        say(console, f"{report.rejected} rejected rows written to {report.rejects_path}")
+    for path in report.rejects_paths:
+        say(console, f"rejected rows written to {path} (fix them there and import it again)")
+    if report.rejects_paths and report.encrypted:
+        say(
+            console,
+            "warning: the store is encrypted but rejects files are not: they hold the rejected "
+            "rows' personal data; delete them once fixed, or import with --no-rejects",
+        )
     if report.dry_run:
         say(console, f"dry run: nothing was written to {report.db}")
     elif not report.loaded:

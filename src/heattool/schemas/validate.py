@@ -81,11 +81,15 @@ class ValidationResult:
         return self.frame.filter(~pl.col(INDEX).is_in(self.invalid_index.implode()))
 
     def rejected_rows(self) -> pl.DataFrame:
-        """Every row with an error: its original cells, row number, codes and messages."""
+        """Every row with an error, as the upload had it (its own headings, in its order), then
+        `heattool_row`, `heattool_codes` and `heattool_messages`: fix the cells, drop those
+        three columns (or keep them: they are ignored) and upload the file again."""
         errors = self.errors.filter(pl.col("row").is_not_null())
         per_row = errors.group_by("row", maintain_order=True).agg(
-            error_codes=pl.col("code").unique(maintain_order=True).str.join("; "),
-            error_messages=pl.format("{}: {}", pl.col("column"), pl.col("message")).str.join("; "),
+            heattool_codes=pl.col("code").unique(maintain_order=True).str.join("; "),
+            heattool_messages=pl.format("{}: {}", pl.col("column"), pl.col("message")).str.join(
+                "; "
+            ),
         )
         original = self.raw.frame.with_row_index(INDEX).with_columns(
             (pl.col(INDEX).cast(pl.Int64) + 2).alias("row")
@@ -95,14 +99,19 @@ class ValidationResult:
         if not self.errors.filter(pl.col("row").is_null()).is_empty():
             whole_file = self.errors.filter(pl.col("row").is_null())
             rejected = rejected.with_columns(
-                error_codes=pl.concat_str(
+                heattool_codes=pl.concat_str(
                     pl.lit("; ".join(whole_file["code"].unique(maintain_order=True))),
-                    pl.col("error_codes"),
+                    pl.col("heattool_codes"),
                     separator="; ",
                     ignore_nulls=True,
                 )
             )
-        return rejected.select("row", pl.exclude("row"))
+        return rejected.select(
+            *self.raw.headers,
+            pl.col("row").alias("heattool_row"),
+            "heattool_codes",
+            "heattool_messages",
+        )
 
 
 def validate_table(
