@@ -292,3 +292,69 @@ def test_rejects_of_an_encrypted_store_are_said_to_be_plain_text_and_can_be_left
     assert none.exit_code == 1
     assert json.loads(none.stdout)["rejects_files"] == []
     assert len(list(tmp_path.glob("secret-rejects-*"))) == 1
+
+
+# -- 16. exit 4 only for real bugs --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "heading", ["file", "_index", "_row", "error_codes", "row", "heattool_row", "heattool_codes"]
+)
+def test_a_heading_named_like_the_tools_own_columns_is_an_ordinary_column(
+    invoke, tmp_path, heading
+):
+    upload = tmp_path / "s.csv"
+    upload.write_text(f"Student Ref,Forename,{heading}\nS1,Ann,x\nS1,Bob,y\n")
+    db = tmp_path / "s.duckdb"
+    result = invoke("import", upload, "-m", "KENT", "--db", db, "--rejects-out", tmp_path / "r.csv")
+    assert result.exit_code == 1, result.stderr  # the duplicated ref, not a crash
+    assert "duplicate-ref" in (tmp_path / "r.csv").read_text("utf-8-sig")
+
+
+def test_an_alias_file_that_is_a_folder_is_a_configuration_error(invoke, tmp_path):
+    result = invoke("validate", EXAMPLES / "students.csv", "--aliases", tmp_path)
+    assert result.exit_code == 3
+    assert (
+        result.stderr == f"error: {tmp_path}: is a folder; give the path of an alias file (TOML)\n"
+    )
+
+
+def test_a_deeply_nested_policy_is_refused_as_a_bad_policy(invoke, db, tmp_path):
+    deep = tmp_path / "deep.toml"
+    nested = "{all = [" * 300 + '{field = "ref", present = true}' + "]}" * 300
+    deep.write_text(
+        '[policy]\nname = "x"\nversion = "1"\n[[rule]]\nname = "r"\nkind = "*"\n'
+        f'period = "1y"\nanchor = "first_loaded_on"\naction = "delete"\nwhen = {nested}\n'
+    )
+    result = invoke("retention", "--policy", deep, "--db", db)
+    assert result.exit_code == 3
+    assert "nested more than 32 levels deep" in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_store_is_exit_2(invoke, db, tmp_path, damage):
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(db.read_bytes()[:5000] if damage == "truncated" else b"not a store\n")
+    result = invoke("summary", "--db", broken)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {broken}")
+
+
+def test_json_to_a_reader_that_went_away_is_a_quiet_exit(tmp_path):
+    import subprocess
+    import sys
+
+    upload = tmp_path / "bad.csv"
+    upload.write_text(
+        "Student Ref,Forename,Date of Birth\n"
+        + "".join(f"S{i},Ann,31/02/2009\n" for i in range(30000))
+    )
+    command = [sys.executable, "-m", "heattool", "validate", str(upload), "-f", "json",
+               "--max-errors", "0"]  # fmt: skip
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.read(10)
+    run.stdout.close()  # as `| head -c 10` does
+    error = run.stderr.read().decode()
+    assert run.wait(timeout=120) == 1
+    assert error == ""

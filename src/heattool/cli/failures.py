@@ -43,6 +43,11 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except HeattoolError as exc:
             raise fail(str(exc), exc.exit_code) from None
+        except BrokenPipeError:  # the reader (`| head`) has gone: a quiet exit 1
+            from heattool.cli.app import silence_stdout
+
+            silence_stdout()
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             raise fail("interrupted", ExitCode.USAGE) from None
         except Exception as exc:

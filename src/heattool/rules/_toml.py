@@ -21,9 +21,27 @@ def read_toml(path: Path, text: str | None = None) -> dict[str, Any]:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise BadPolicy(f"{path}: cannot be read ({reason})") from None
     try:
-        return tomllib.loads(text)
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BadPolicy(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        document = None
+    if document is None or _depth(document) > MAX_DEPTH:
+        raise BadPolicy(f"{path}: nested more than {MAX_DEPTH} levels deep; write it flatter")
+    return document
+
+
+MAX_DEPTH = 32  # tables and lists inside each other: far past any sane policy
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deeply tables and lists nest, stopping once past MAX_DEPTH."""
+    if level > MAX_DEPTH:
+        return level
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    return max((_depth(child, level + 1) for child in children), default=level)
 
 
 def check_keys(

@@ -117,6 +117,10 @@ def _load_aliases(label: str, source: Traversable | Path) -> tuple[dict[str, Any
         document = tomllib.loads(source.read_text("utf-8"))
     except FileNotFoundError:
         raise BadPolicy(f"{label}: no such alias file") from None
+    except IsADirectoryError:
+        raise BadPolicy(f"{label}: is a folder; give the path of an alias file (TOML)") from None
+    except OSError as exc:
+        raise BadPolicy(f"{label}: cannot be read ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadPolicy(f"{label}: not valid TOML ({exc})") from None
     aliases = document.get("aliases", {})

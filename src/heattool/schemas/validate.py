@@ -91,7 +91,10 @@ class ValidationResult:
                 "; "
             ),
         )
-        original = self.raw.frame.with_row_index(INDEX).with_columns(
+        # The upload's own columns are renamed while joined: a heading may be `row` or `_index`.
+        headings = self.raw.headers
+        cells = self.raw.frame.rename({h: f"__cell_{n}" for n, h in enumerate(headings)})
+        original = cells.with_row_index(INDEX).with_columns(
             (pl.col(INDEX).cast(pl.Int64) + 2).alias("row")
         )
         original = original.filter(pl.col(INDEX).is_in(self.invalid_index.implode()))
@@ -106,8 +109,9 @@ class ValidationResult:
                     ignore_nulls=True,
                 )
             )
+        ours = {"heattool_row", "heattool_codes", "heattool_messages"}  # a rejects file again
         return rejected.select(
-            *self.raw.headers,
+            *(pl.col(f"__cell_{n}").alias(h) for n, h in enumerate(headings) if h not in ours),
             pl.col("row").alias("heattool_row"),
             "heattool_codes",
             "heattool_messages",
