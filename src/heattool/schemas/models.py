@@ -14,7 +14,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from heattool.schemas.postcode import POSTCODE_PATTERN
+from heattool.schemas.postcode import is_valid_postcode
 
 MIN_AGE_YEARS = 3
 MAX_AGE_YEARS = 100
@@ -59,8 +59,9 @@ class _Person(pa.DataFrameModel):
     """Checks shared by every kind that holds a person's date of birth and postcode."""
 
     @_shared_check("postcode", "invalid-postcode")
-    def _postcode_format(cls, data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(data.key).str.contains(POSTCODE_PATTERN))
+    def _postcode_valid(cls, data: PolarsData) -> pl.LazyFrame:
+        """A real area, district and inward code (format, areas: `schemas/postcode.py`)."""
+        return data.lazyframe.select(is_valid_postcode(pl.col(data.key)))
 
     @_shared_check("date_of_birth", "dob-in-future")
     def _dob_not_future(cls, data: PolarsData) -> pl.LazyFrame:
