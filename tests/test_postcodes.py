@@ -167,7 +167,66 @@ def test_postcodes_that_cannot_exist_are_errors_at_their_cells(invoke, tmp_path,
         (n + 2, f"E{n + 2}", "invalid-postcode") for n in range(len(postcodes))
     ]
     assert json.loads(result.stdout)["files"][0]["kind"] == kind
-    assert {e["message"] for e in found} == {REFUSED}
+    for error, postcode in zip(found, postcodes, strict=True):
+        if postcode != "SW1O 0AA":
+            assert error["message"] == REFUSED, postcode
+
+
+def test_an_o_for_a_zero_is_named_in_the_message(invoke, tmp_path):
+    path = upload(tmp_path, STUDENTS, ["CT2 7NZ", "sw1o 0aa", "0X1 2JD", "O1 0AA", "SWIA 1AA"])
+    result = invoke("validate", path, "--as-of", AS_OF, "--format", "json")
+    assert result.exit_code == 1
+    assert [(e["row"], e["column"], e["message"]) for e in errors(result)] == [
+        (3, "Postcode", CODES["invalid-postcode"].fix.format(fix="SW10 0AA")),
+        (4, "Postcode", CODES["invalid-postcode"].fix.format(fix="OX1 2JD")),
+        (5, "Postcode", REFUSED),  # O1 0AA: no swap makes a real postcode
+        (6, "Postcode", CODES["invalid-postcode"].fix.format(fix="SW1A 1AA")),
+    ]
+    assert errors(result)[0]["message"] == (
+        "not a UK postcode; did you mean SW10 0AA? (the letters O and I look like 0 and 1)"
+    )
+
+
+def test_the_table_and_the_rejects_carry_the_suggestion(invoke, tmp_path):
+    path = upload(tmp_path, STUDENTS, ["CT2 7NZ", "SW1O 0AA"])
+    result = invoke("validate", path, "--as-of", AS_OF)
+    assert result.exit_code == 1
+    assert "did you mean SW10 0AA?" in " ".join(result.stdout.split())
+    rejects = tmp_path / "rejects.csv"
+    result = invoke(
+        "import", path, "--member", "KENT", "--db", tmp_path / "s.duckdb", "--rejects-out", rejects
+    )
+    assert result.exit_code == 1, result.stdout + result.stderr
+    (row,) = pl.read_csv(rejects, infer_schema=False).to_dicts()
+    assert row["error_codes"] == "invalid-postcode"
+    assert "did you mean SW10 0AA?" in row["error_messages"]
+
+
+# -- the suggestion -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "suggested"),
+    [
+        ("SW1O 0AA", "SW10 0AA"),
+        ("0X1 2JD", "OX1 2JD"),
+        ("SWIA 1AA", "SW1A 1AA"),
+        ("S017 1BJ", "SO17 1BJ"),  # Southampton: the district has two digits
+        ("GIR OAA", "GIR 0AA"),
+        ("b1o1aa", "B10 1AA"),
+        ("E1O 1AA", "E10 1AA"),  # O never follows a district number: E10, not E1O
+        ("O1 0AA", None),  # neither O1 nor 01
+        ("AA1 1AA", None),  # nothing to swap
+        ("CT1 2EC", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_suggestion_is_the_only_swap_that_makes_a_real_postcode(written, suggested):
+    from heattool.schemas.postcode import suggest_postcodes
+
+    series = pl.Series("p", [written], dtype=pl.String)
+    assert suggest_postcodes(series).to_list() == [suggested]
 
 
 # -- properties ---------------------------------------------------------------------------------
@@ -293,3 +352,18 @@ def test_normalising_is_idempotent_and_the_fast_path_agrees(values):
     assert normalise_postcodes(once).to_list() == once.to_list()
     slow = series.to_frame().select(normalise_postcode(pl.col("p"))).to_series()
     assert once.to_list() == slow.to_list()
+
+
+@given(st.lists(st.one_of(postcode_like, written_postcodes(possible_postcodes())), max_size=30))
+def test_a_suggestion_is_valid_and_differs_only_by_o_0_and_i_1(values):
+    from heattool.schemas.postcode import normalise_postcodes, suggest_postcodes
+
+    normalised = normalise_postcodes(pl.Series(values, dtype=pl.String))
+    for written, suggestion in zip(normalised, suggest_postcodes(normalised), strict=True):
+        if suggestion is None:
+            continue
+        assert valid([suggestion]) == [True]
+        compact, fixed = written.replace(" ", ""), suggestion.replace(" ", "")
+        assert len(compact) == len(fixed)
+        for a, b in zip(compact, fixed, strict=True):
+            assert a == b or {a, b} in ({"O", "0"}, {"I", "1"})

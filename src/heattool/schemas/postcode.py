@@ -25,6 +25,7 @@ INWARD = "[0-9][ABD-HJLNP-UW-Z]{2}"  # never C, I, K, M, O or V in the inward le
 # Royal Mail: the letter after the district number of an A9A outward code (W1A) is one of
 # these, and of an AA9A one (SW1A) one of these.
 DISTRICT_LETTER = {1: "ABCDEFGHJKPSTUW", 2: "ABEHMNPRVWXY"}
+_SWAPS = {"O": "0", "0": "O", "I": "1", "1": "I"}  # the letters and digits that look alike
 
 
 def normalise_postcode(column: pl.Expr) -> pl.Expr:
@@ -124,3 +125,40 @@ def valid_postcode_pattern() -> str:
 def is_valid_postcode(postcode: pl.Expr) -> pl.Expr:
     """Whether a normalised postcode ('SW1A 1AA') can exist; null stays null."""
     return postcode.str.contains(valid_postcode_pattern())
+
+
+def suggest_postcodes(postcodes: pl.Series) -> pl.Series:
+    """For each postcode, the one valid postcode that swapping O and 0, I and 1 makes of it.
+
+    Null where there is none, or more than one. Every swappable character is tried both ways:
+    `SW1O 0AA` gives `SW10 0AA`, `0X1 2JD` gives `OX1 2JD`, `O1 0AA` nothing. Each postcode
+    with k swappable characters makes 2^k candidates (at most 128), all checked at once.
+    """
+    compact = pl.col("c")
+    frame = (
+        pl.DataFrame({"c": postcodes.cast(pl.String)})
+        .with_row_index("i")
+        .with_columns(compact.str.replace_all(r"\s+", "").str.to_uppercase())
+        .filter(compact.str.len_chars().is_between(5, 7) & compact.str.contains("[OI01]"))
+    )
+    for position in range(7):
+        char = compact.str.slice(position, 1)
+        swapped = frame.filter(char.is_in(list(_SWAPS))).with_columns(
+            pl.concat_str(
+                compact.str.slice(0, position),
+                char.replace_strict(_SWAPS, return_dtype=pl.String),
+                compact.str.slice(position + 1),
+            )
+        )
+        frame = pl.concat([frame, swapped])
+    spaced = pl.concat_str(compact.str.head(-3), pl.lit(" "), compact.str.tail(3))
+    found = (
+        frame.select("i", spaced.alias("p"))
+        .filter(is_valid_postcode(pl.col("p")))
+        .unique()
+        .group_by("i")
+        .agg(pl.col("p").first(), pl.len().alias("n"))
+        .filter(pl.col("n") == 1)
+    )
+    suggestions = pl.Series(postcodes.name, [None] * postcodes.len(), dtype=pl.String)
+    return suggestions.scatter(found["i"], found["p"]) if found.height else suggestions
