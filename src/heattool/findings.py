@@ -80,7 +80,8 @@ _CATALOGUE = [
     FindingCode(
         "implausible-year",
         ERROR,
-        "expected HE entry year must be a four-digit year, e.g. 2026; leave empty to compute it",
+        "expected HE entry year must be a four-digit year, e.g. 2026 or 2026/27; leave empty to "
+        "compute it",
     ),
     FindingCode(
         "unknown-student",
