@@ -15,6 +15,8 @@ class FindingCode:
     code: str
     severity: str
     message: str
+    # The message when validation can name the correction, `{fix}` standing for it.
+    fix: str | None = None
 
 
 _CATALOGUE = [
@@ -60,6 +62,7 @@ _CATALOGUE = [
         "invalid-postcode",
         ERROR,
         "not a UK postcode; write it like SW1A 1AA, or leave the cell empty",
+        fix="not a UK postcode; did you mean {fix}? (the letters O and I look like 0 and 1)",
     ),
     FindingCode(
         "invalid-code",
@@ -91,7 +94,8 @@ _CATALOGUE = [
     FindingCode(
         "implausible-year",
         ERROR,
-        "expected HE entry year must be a four-digit year, e.g. 2026; leave empty to compute it",
+        "expected HE entry year must be a four-digit year, e.g. 2026 or 2026/27; leave empty to "
+        "compute it",
     ),
     FindingCode(
         "unknown-student",

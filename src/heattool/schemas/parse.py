@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -73,15 +74,25 @@ def clean_text(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     return frame.select(cleaned(new, old) for new, old in columns.items())
 
 
-_DAY_FIRST_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S")
+_DAY_FIRST_FORMATS = (
+    "%Y-%m-%d",
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+)
 
 
 def parse_date(text: pl.Series) -> pl.Series:
-    """ISO, UK day-first (/ - .), `1 Sep 2008`, Excel date cells and Excel serial numbers.
+    """ISO, UK day-first (/ - .), year-first (2009/01/13, 2009.01.13), `1 Sep 2008`, Excel date
+    cells and Excel serial numbers.
 
-    Never month-first; an impossible date such as 31/02/2008 is null, not a guess. Each format
-    is tried only on the cells no earlier format could read, so a column written one way costs
-    about one pass.
+    Never month-first (a four-digit year first is never followed by the day); an impossible
+    date such as 31/02/2008 is null, not a guess; so is any text with digits other than 0-9.
+    Each format is tried only on the cells no earlier format could read, so a column written
+    one way costs about one pass.
     """
     first, *others = _formats_by_fit(text)
     parsed = _to_date(text, first)
@@ -112,25 +123,33 @@ def _formats_by_fit(text: pl.Series, sample: int = 200) -> list[str]:
 
 
 def _parse_date_slowly(text: pl.Expr) -> pl.Expr:
-    """The rarer forms: month names, single-digit parts and Excel serial numbers."""
+    """The rarer forms: month names, single-digit parts and Excel serial numbers.
+
+    Digits are 0-9 only (a regex `\\d` would also match ٢ or ２, which no date parser reads).
+    """
     iso = text.str.extract_groups(
-        r"^(?<y>\d{4})-(?<m>\d{1,2})-(?<d>\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
+        r"^(?<y>[0-9]{4})-(?<m>[0-9]{1,2})-(?<d>[0-9]{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
     )
-    uk = text.str.extract_groups(r"^(?<d>\d{1,2})([/.-])(?<m>\d{1,2})[/.-](?<y>\d{4})$")
+    year_first = text.str.extract_groups(
+        r"^(?<y>[0-9]{4})([/.])(?<m>[0-9]{1,2})[/.](?<d>[0-9]{1,2})$"
+    )
+    uk = text.str.extract_groups(r"^(?<d>[0-9]{1,2})([/.-])(?<m>[0-9]{1,2})[/.-](?<y>[0-9]{4})$")
     named = text.str.extract_groups(
-        r"^(?<d>\d{1,2})[ /.-]?(?<mon>[A-Za-z]{3,9})[ /.-]?(?<y>\d{4})$"
+        r"^(?<d>[0-9]{1,2})[ /.-]?(?<mon>[A-Za-z]{3,9})[ /.-]?(?<y>[0-9]{4})$"
     )
     month_name = named.struct.field("mon").str.to_lowercase()
     named_month = month_name.replace_strict(_MONTHS, default=None, return_dtype=pl.Int32).cast(
         pl.String
     )
-    year = pl.coalesce(iso.struct.field("y"), uk.struct.field("y"), named.struct.field("y"))
-    month = pl.coalesce(iso.struct.field("m"), uk.struct.field("m"), named_month)
-    day = pl.coalesce(iso.struct.field("d"), uk.struct.field("d"), named.struct.field("d"))
+    forms = (iso, year_first, uk)
+    year = pl.coalesce(*(f.struct.field("y") for f in forms), named.struct.field("y"))
+    month = pl.coalesce(*(f.struct.field("m") for f in forms), named_month)
+    day = pl.coalesce(*(f.struct.field("d") for f in forms), named.struct.field("d"))
     written = pl.concat_str(
         year, pl.lit("-"), month.str.zfill(2), pl.lit("-"), day.str.zfill(2)
     ).str.to_date("%Y-%m-%d", strict=False)
-    serial = text.str.extract(r"^(\d{1,5})(?:\.0+)?$", 1).cast(pl.Int64)
+    written = pl.when(written.dt.year() >= 1000).then(written)  # as `_to_date`: 0009 is no year
+    serial = text.str.extract(r"^([0-9]{1,5})(?:\.0+)?$", 1).cast(pl.Int64)
     from_serial = pl.when(serial >= 1).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=serial))
     return pl.coalesce(written, from_serial.cast(pl.Date))
 
@@ -141,13 +160,43 @@ def parse_bool(text: pl.Series) -> pl.Series:
     return text.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
 
 
+def _series_too(parser: Callable[[pl.Expr], pl.Expr]) -> Callable:
+    """Let an expression parser take a Series too (the retention rules parse Series)."""
+
+    @functools.wraps(parser)
+    def parse(text: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+        if isinstance(text, pl.Series):
+            return text.to_frame("t").select(parser(pl.col("t"))).to_series().alias(text.name)
+        return parser(text)
+
+    return parse
+
+
+@_series_too
 def parse_float(text: pl.Expr) -> pl.Expr:
-    return text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+    """A number written in digits 0-9, with an optional sign, decimal point and thousands commas.
+
+    Not `NaN`, `inf`, `1e3` or `1e309` (which Polars' cast would read as NaN, infinity, 1000 and
+    infinity), nor digits of other scripts: all of these are null, an invalid number.
+    """
+    plain = text.str.replace_all(",", "")
+    number = plain.cast(pl.Float64, strict=False)
+    written = plain.str.contains(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+    return pl.when(written & number.is_finite()).then(number)
 
 
+@_series_too
 def parse_year(text: pl.Expr) -> pl.Expr:
-    """A year as `2026`, `2026.0` (from Excel) or the academic-year label `2026/27`."""
-    return text.str.extract(r"^(\d{1,4})(?:\.0+|/\d{2})?$", 1).cast(pl.Int64, strict=False)
+    """A year as `2026`, `2026.0` (from Excel) or an academic year `2026/27`, `2026-27` or
+    `2026/2027`, whose second year must be the first plus one (`2026/28` is null)."""
+    parts = text.str.extract_groups(
+        r"^(?<year>[0-9]{1,4})(?:\.0+|[/-](?<next>[0-9]{2}|[0-9]{4}))?$"
+    )
+    year = parts.struct.field("year").cast(pl.Int64, strict=False)
+    following = parts.struct.field("next")
+    expected = pl.when(following.str.len_bytes() == 2).then((year + 1) % 100).otherwise(year + 1)
+    follows = following.is_null() | (following.cast(pl.Int64, strict=False) == expected)
+    return pl.when(follows).then(year)
 
 
 @cache

@@ -211,7 +211,7 @@ def validate_table(
     row_findings = row_findings.unique(subset=[INDEX, "field"], keep="first", maintain_order=True)
     # A missing column is one whole-file finding, not a finding in every row.
     row_findings = row_findings.filter(~pl.col("field").is_in(header.missing))
-    findings = _describe(row_findings, raw, header, letters)
+    findings = _describe(_with_fixes(row_findings, typed), raw, header, letters)
     file_findings = _file_findings(raw, header)
     if file_findings.height:
         findings = pl.concat([file_findings, findings])
@@ -246,6 +246,23 @@ def _pandera_findings(
     )
 
 
+def _with_fixes(found: pl.DataFrame, typed: pl.DataFrame) -> pl.DataFrame:
+    """Add `fix`: the correction a finding's message can name (a postcode with an O for a 0
+    or an I for a 1, when exactly one swap makes it valid), else null."""
+    from heattool.schemas.postcode import suggest_postcodes
+
+    found = found.with_columns(pl.lit(None, dtype=pl.String).alias("fix"))
+    for code, suggest in {"invalid-postcode": suggest_postcodes}.items():
+        for name in found.filter(pl.col("code") == code)["field"].unique():
+            rows = found.select((pl.col("code") == code) & (pl.col("field") == name)).to_series()
+            cells = found.filter(rows).select(INDEX)
+            values = cells.join(
+                typed.select(INDEX, name), on=INDEX, how="left", maintain_order="left"
+            )
+            found = found.with_columns(found["fix"].scatter(rows.arg_true(), suggest(values[name])))
+    return found
+
+
 def _describe(found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: dict) -> pl.DataFrame:
     """Add row, cell, original heading, the cell's text and the message to each finding."""
     if found.is_empty():
@@ -256,23 +273,32 @@ def _describe(found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: di
         values.append(group.with_columns(cells.alias("value")))
     found = pl.concat(values)
     sheet = f"{raw.sheet}!" if raw.sheet else ""
-    pairs = found.select("field", "code").unique().rows()
-    lookup = pl.DataFrame(
-        [
+    rows = []
+    for name, code in found.select("field", "code").unique().rows():
+        column = header.columns.get(name, name)
+        before, after = _around_fix(code, column)  # the message that names a fix, split at it
+        rows.append(
             {
                 "field": name,
                 "code": code,
-                "column": header.columns.get(name, name),
-                "message": message(code, header.columns.get(name, name)),
+                "column": column,
+                "message": message(code, column),
+                "before": before,
+                "after": after,
                 "severity": CODES[code].severity,
                 "letter": letters.get(name, ""),
             }
-            for name, code in pairs
-        ]
-    )
+        )
+    lookup = pl.DataFrame(rows, schema_overrides={"before": pl.String, "after": pl.String})
+    named = pl.col("fix").is_not_null() & pl.col("before").is_not_null()
     order = {c: i for i, c in enumerate(header.columns)}
     return (
         found.join(lookup, on=["field", "code"], how="left")
+        .with_columns(
+            message=pl.when(named)
+            .then(pl.concat_str("before", "fix", "after"))
+            .otherwise(pl.col("message"))
+        )
         .with_columns(row=pl.col(INDEX).cast(pl.Int64) + 2)
         .with_columns(cell=pl.format(f"{sheet}{{}}{{}}", pl.col("letter"), pl.col("row")))
         .sort("row", pl.col("field").replace_strict(order, default=len(order)))
@@ -282,6 +308,15 @@ def _describe(found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: di
 
 # A finding about the whole file: cell, column, field, code, message.
 _FileFinding = tuple[str | None, str | None, str | None, str, str]
+
+
+def _around_fix(code: str, column: str) -> tuple[str | None, str | None]:
+    """The code's message that names a fix, as the text before and after the fix."""
+    template = CODES[code].fix
+    if template is None:
+        return None, None
+    before, _, after = template.partition("{fix}")
+    return before.format(column=column), after.format(column=column)
 
 
 def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
