@@ -116,7 +116,7 @@ LINKED_OUTPUTS = [
     ),
     (
         "purge --receipt",
-        ["purge", "--as-of", "2060-09-01", "--yes", "--receipt", "OUT"],
+        ["purge", "--as-of", "2060-09-01", "--allow-future", "--yes", "--receipt", "OUT"],
         "receipt.json",
     ),
     ("subject access --out", ["subject", "access", "HEAT_ID", "--out", "OUT"], "package.json"),
@@ -221,7 +221,17 @@ def test_a_link_planted_at_the_purge_receipt_after_the_check_is_not_written_thro
         return real_purge(store, *args)
 
     monkeypatch.setattr(purge, "purge_plan", purge_then_plant)
-    result = invoke("purge", "--db", db, "--as-of", "2060-09-01", "--yes", "--receipt", receipt)
+    result = invoke(
+        "purge",
+        "--db",
+        db,
+        "--as-of",
+        "2060-09-01",
+        "--allow-future",
+        "--yes",
+        "--receipt",
+        receipt,
+    )
     assert result.exit_code == 2
     assert LINKED in " ".join(result.stderr.split())
     assert_untouched(receipt, planted[0])
@@ -304,7 +314,17 @@ def test_a_purge_receipt_on_a_full_disk_exits_2_and_leaves_no_receipt(
 ):
     monkeypatch.setattr(os, "fsync", no_space)
     receipt = tmp_path / "out" / "receipt.json"
-    result = invoke("purge", "--db", db, "--as-of", "2060-09-01", "--yes", "--receipt", receipt)
+    result = invoke(
+        "purge",
+        "--db",
+        db,
+        "--as-of",
+        "2060-09-01",
+        "--allow-future",
+        "--yes",
+        "--receipt",
+        receipt,
+    )
     assert result.exit_code == 2
     assert "No space left on device" in result.stderr
     assert not receipt.parent.exists() or list(receipt.parent.iterdir()) == []
@@ -463,7 +483,7 @@ def test_json_records_and_parquet_round_trip(tmp_path):
         ["import", MESSY, "-m", "KENT", "--rejects-out", "OUT.tsv"],
         ["retention", "--as-of", "2060-09-01", "--out", "OUT"],
         ["track-request", "-t", "hesa", "--year", "2026", "--dry-run", "--excluded-out", "OUT.xls"],
-        ["purge", "--as-of", "2060-09-01", "--yes", "--receipt", "OUT.csv"],
+        ["purge", "--as-of", "2060-09-01", "--allow-future", "--yes", "--receipt", "OUT.csv"],
         ["subject", "access", "HEAT_ID", "--out", "OUT.xlsx"],
     ],
     ids=["validate", "import", "retention", "excluded", "purge", "access"],
