@@ -512,3 +512,22 @@ def test_a_track_request_must_be_named_for_its_format(invoke, db, tmp_path):
                    "--format", "parquet")  # fmt: skip
     assert again.exit_code == 0, again.stderr
     assert pl.read_parquet(out).height > 0
+
+
+def test_a_rejects_folder_is_written_into_and_a_link_inside_it_refused(invoke, tmp_path):
+    folder = tmp_path / "rejects"
+    folder.mkdir()
+    upload = tmp_path / "students.csv"
+    upload.write_text(STUDENT_HEADER + "S1,Ann,Lee,31/02/2009,,Yes\n", "utf-8")
+    db = tmp_path / "s.duckdb"
+    result = invoke("import", upload, "-m", "KENT", "--db", db, "--rejects-out", folder)
+    assert result.exit_code == 1, result.stderr
+    written = folder / "students.rejects.csv"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    written.unlink()
+    victim = plant_link(written, tmp_path)
+    again = invoke("import", upload, "-m", "KENT", "--db", db, "--rejects-out", folder)
+    assert again.exit_code == 2
+    assert f"{written} {LINKED}" in " ".join(again.stderr.split())
+    assert_untouched(written, victim)
+    assert leftovers(folder) == []
