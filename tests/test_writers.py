@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import uuid
 
@@ -40,3 +41,17 @@ def test_a_receipt_of_many_heat_ids_is_indented_json_and_owner_only(tmp_path):
     assert path.read_text("utf-8") == json.dumps(document, indent=2) + "\n"
     assert json.loads(path.read_text("utf-8"))["heat_ids"] == ids
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_file_is_replaced_whole_never_rewritten_in_place(tmp_path):
+    """The old file's inode is never written: a hard link to it keeps the old text, and the
+    new file is owner-only whatever the old one's mode was."""
+    path, other_name = tmp_path / "doc.json", tmp_path / "hard-link.json"
+    path.write_text("old\n")
+    os.chmod(path, 0o644)
+    os.link(path, other_name)
+    write_json({"new": True}, path)
+    assert json.loads(path.read_text("utf-8")) == {"new": True}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert other_name.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.json", "hard-link.json"]

@@ -15,7 +15,7 @@ from heattool.background import Background, beside
 from heattool.clock import file_stamp, utc_now
 from heattool.errors import HeattoolError, UnknownKind
 from heattool.findings import CODES, message
-from heattool.io.writers import write_csv
+from heattool.io.writers import check_output_path, write_frame
 from heattool.rules.entry_year import LABEL, SOURCE, YEAR, expected_entry_year
 from heattool.schemas import PERSON_KINDS, REF_COLUMNS, member_code
 from heattool.schemas.headers import kind_columns
@@ -137,6 +137,7 @@ def import_paths(
     when any row is invalid; otherwise valid rows load and invalid ones go to the rejects file.
     """
     member = member_code(member)
+    check_output_path(rejects_out, folder_ok=True)
     if on_invalid not in ON_INVALID:
         raise HeattoolError(f"--on-invalid must be one of {', '.join(ON_INVALID)}")
     target = resolve_db_path(db)
@@ -184,7 +185,7 @@ def import_paths(
         rejected = [f for f in files if f.rejected]
         for file in rejected:
             path = _rejects_path(file.path, rejects_out, len(rejected), target, member, now)
-            write_csv(file.result.rejected_rows(), path)
+            write_frame(file.result.rejected_rows(), path)
             report.rejects_paths.append(path)
     return report
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,8 @@ import polars as pl
 from heattool.background import Background, beside
 from heattool.clock import utc_now
 from heattool.errors import HeattoolError
-from heattool.io.writers import write_json
+from heattool.io.files import install
+from heattool.io.writers import DOCUMENT_SUFFIXES, check_output_path, write_json
 from heattool.rules.deletion import DUE, reads_identity
 from heattool.rules.policy import Policy, policy_sha256
 from heattool.rules.retention import evaluate_policy
@@ -127,6 +127,7 @@ def purge(
     with Store.open_existing(db, key) as store:
         member = store.known_member(member)
         final = receipt or receipt_path(store, "deletion-receipt")
+        check_output_path(final, DOCUMENT_SUFFIXES)
         partial = final.with_name(f"{final.name}.partial")
         written: Background[None] | None = None
         try:
@@ -154,6 +155,6 @@ def purge(
         except BaseException:  # committed, but the receipt could not be written: say so
             partial.unlink(missing_ok=True)
             raise
-        os.replace(partial, final)
+        install(partial, final)  # refuses a symbolic link at the receipt's name
         outcome.receipt_path = final
     return outcome

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from heattool.io.readers import read_upload
-from heattool.io.writers import write_csv
+from heattool.io.writers import check_output_path, write_frame
 from heattool.rules.deletion import DUE, deletion_list, deletion_ready, with_reasons
 from heattool.rules.policy import Policy
 from heattool.rules.retention import evaluate_policy, evaluate_table
@@ -56,6 +56,7 @@ def retention(
     With `out`, the deletion-ready list is written there (owner-only; names only with
     `with_names`).
     """
+    check_output_path(out)
     day = as_of or dt.date.today()
     if input_path is not None:
         table = read_upload(input_path, sheet=sheet, encoding=encoding).frame
@@ -69,6 +70,6 @@ def retention(
             result = evaluate_policy(policy, records, day)
     judged = Retention(policy, day, result)
     if out is not None:
-        write_csv(deletion_list(result, with_names=with_names), out)
+        write_frame(deletion_list(result, with_names=with_names), out)
         judged.out = out
     return judged

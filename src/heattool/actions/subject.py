@@ -11,7 +11,7 @@ import polars as pl
 
 from heattool.clock import utc_now, utc_text
 from heattool.errors import HeattoolError
-from heattool.io.writers import write_json
+from heattool.io.writers import DOCUMENT_SUFFIXES, check_output_path, write_json
 from heattool.schemas.postcode import normalise_postcode
 from heattool.store import Store, people
 from heattool.store.erasure import Receipt, erase_people, held_about
@@ -81,6 +81,7 @@ def access(
     out: Path | None = None,
 ) -> Access:
     """Everything held about one person, as one JSON-ready package; the access is audited."""
+    check_output_path(out, DOCUMENT_SUFFIXES)
     with Store.open_existing(db, key) as store:
         who = _who(store, heat_id, member, ref)
         held = held_about(store, who)
@@ -161,6 +162,7 @@ def erase(
     receipt: Path | None = None,
 ) -> Erased:
     """Erase one person now, on request, onto the suppression list; the receipt's file."""
+    check_output_path(receipt, DOCUMENT_SUFFIXES)
     with Store.open_existing(db, key) as store:
         who = _who(store, heat_id, member, ref)
         done = erase_people(

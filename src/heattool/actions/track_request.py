@@ -10,7 +10,7 @@ from typing import Any
 from heattool import __version__
 from heattool.clock import utc_now, utc_text
 from heattool.errors import BadPolicy, HeattoolError
-from heattool.io.writers import write_csv, write_json
+from heattool.io.writers import DOCUMENT_SUFFIXES, check_output_path, write_frame, write_json
 from heattool.rules.policy import Policy, policy_sha256
 from heattool.rules.track import TrackTarget
 from heattool.store import Store
@@ -97,6 +97,9 @@ def track_request(
     if out is None and not dry_run:
         raise HeattoolError("give --out FILE for the request (or --dry-run to see the counts)")
     _check_year(chosen, year)
+    check_output_path(excluded_out)
+    check_output_path(out, (f".{file_format}",), f"for --format {file_format}")
+    check_output_path(out and manifest_path(out), DOCUMENT_SUFFIXES)
     member = store.known_member(member)
     with Request(store, chosen, year, member) as request:
         result = TrackResult(
@@ -124,7 +127,7 @@ def track_request(
                 result.excluded[reason] += n
         result.previous = _changes(request, result)
         if excluded_out is not None:
-            write_csv(request.excluded(), excluded_out)
+            write_frame(request.excluded(), excluded_out)
             result.excluded_out = excluded_out
         if not dry_run:
             _send(store, request, result)

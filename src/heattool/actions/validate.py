@@ -11,7 +11,7 @@ import polars as pl
 
 from heattool.background import beside
 from heattool.errors import BadPolicy, HeattoolError
-from heattool.io.writers import write_csv
+from heattool.io.writers import check_output_path, write_frame
 from heattool.schemas.validate import ValidationResult
 
 FINDING_COLUMNS = ["file", "row", "cell", "column", "value", "code", "severity", "message"]
@@ -49,6 +49,7 @@ def validate(
     from heattool.io.readers import read_upload
     from heattool.schemas.validate import validate_table
 
+    check_output_path(errors_out)
     warm_up = beside(_prepare_schemas, aliases)
     outcome = ValidateResult()
     for path in paths:
@@ -88,4 +89,4 @@ def write_findings(results: Sequence[ValidationResult], path: Path) -> None:
         if frames
         else pl.DataFrame(schema=dict.fromkeys(FINDING_COLUMNS, pl.String))
     )
-    write_csv(frame, path)
+    write_frame(frame, path)

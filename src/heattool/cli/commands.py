@@ -294,6 +294,7 @@ def retention(
         examples/policies/staff-records.csv --format csv
     """
     from heattool.actions.retention import retention as run
+    from heattool.io.writers import csv_text
     from heattool.rules.policy import load_policy
     from heattool.store import key_from_env
 
@@ -314,7 +315,7 @@ def retention(
     if output_format is RetentionFormat.json:
         sys.stdout.write(render.retention_json(judged) + "\n")
     elif output_format is RetentionFormat.csv:
-        sys.stdout.write(render.result_view(judged.all_with_reasons()).write_csv())
+        sys.stdout.write(csv_text(render.result_view(judged.all_with_reasons())))
     else:
         render.render_retention(render.stdout(), judged)
 

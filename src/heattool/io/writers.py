@@ -1,27 +1,161 @@
-"""Write exports: owner-only files, Excel-safe CSV, JSON, and files written by DuckDB."""
+"""Write exports: owner-only files put in place whole, formula-safe CSV and Excel, JSON, Parquet.
+
+An output is chosen by its name's suffix (`write_frame`); `check_output_path` refuses a name
+heattool cannot write before any work is done.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import string
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
 from heattool.errors import UnreadableInput
-from heattool.io.files import PRIVATE_MODE, UTF8_BOM, excel_safe, open_private
+from heattool.io.files import (
+    UTF8_BOM,
+    excel_safe,
+    install,
+    refuse_link,
+    replacing,
+    safe_text,
+)
 
 _CHUNK = 1 << 22
+FRAME_SUFFIXES = (".csv", ".xlsx", ".json", ".parquet")  # what write_frame writes
+DOCUMENT_SUFFIXES = (".json",)  # receipts, manifests, access packages
+EXCEL_ROWS = 1_048_576  # a worksheet's rows, the header's included
+EXCEL_COLUMNS = 16_384
+
+
+def check_output_path(
+    path: Path | None,
+    suffixes: Sequence[str] = FRAME_SUFFIXES,
+    why: str = "",
+    *,
+    folder_ok: bool = False,
+) -> None:
+    """Refuse, before any work is done, an output heattool will not write (exit 2).
+
+    A symbolic link is refused, and so is a name whose suffix (any case) is not one of
+    `suffixes`; `why` ends the message (e.g. "for --format csv"). None passes, and so does an
+    existing folder if `folder_ok` (the files are written, and checked, inside it).
+    """
+    if path is None or (folder_ok and Path(path).is_dir()):
+        return
+    refuse_link(path)
+    if Path(path).suffix.lower() not in suffixes:
+        allowed = ", ".join(suffixes[:-1]) + (" or " if len(suffixes) > 1 else "")
+        raise UnreadableInput(
+            f"{path}: the file name must end {allowed}{suffixes[-1]}" + (f" {why}" if why else "")
+        )
+
+
+def write_frame(frame: pl.DataFrame, path: Path) -> None:
+    """`frame` as the file its name asks for, owner-only and put in place whole.
+
+    `.csv`: formula-safe UTF-8 CSV with a BOM (`write_csv`); `.xlsx`: a formula-safe Excel
+    workbook (`write_xlsx`); `.json`: an array of records; `.parquet`: Parquet, the column
+    types kept. Any other suffix is refused.
+    """
+    path = Path(path)
+    check_output_path(path)
+    _FRAME_WRITERS[path.suffix.lower()](frame, path)
+
+
+def csv_header(names: Sequence[str]) -> bytes:
+    """The header line of a formula-safe CSV: each name neutralised, quoted as Polars quotes."""
+    if not names:
+        return b""
+    row = pl.DataFrame([pl.Series(str(i), [safe_text(n)], pl.String) for i, n in enumerate(names)])
+    return row.write_csv(include_header=False).encode()
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> None:
-    """Excel-safe UTF-8 CSV (with a BOM so Excel reads accents right), mode 0600."""
-    with open_private(path, "wb") as handle:
-        excel_safe(frame).write_csv(handle, include_bom=True)
+    """Formula-safe UTF-8 CSV (with a BOM so Excel reads accents right), mode 0600.
+
+    Every text cell and every heading that a spreadsheet would run as a formula (one starting
+    `= + - @`, a tab or a carriage return) starts with an apostrophe.
+    """
+    with replacing(path, "wb") as handle:
+        handle.write(UTF8_BOM + csv_header(frame.columns))
+        excel_safe(frame).write_csv(handle, include_header=False)
+
+
+def csv_text(frame: pl.DataFrame) -> str:
+    """The formula-safe CSV of `frame` as text, for standard output (no BOM)."""
+    return csv_header(frame.columns).decode() + excel_safe(frame).write_csv(include_header=False)
+
+
+def write_xlsx(frame: pl.DataFrame, path: Path) -> None:
+    """A formula-safe Excel workbook of one sheet, mode 0600.
+
+    Cells and headings are neutralised as in the CSV (the same values), every text is written
+    as text (never as a formula, a number or a link), and the headings are made unique in any
+    case, as an Excel table requires.
+    """
+    import xlsxwriter
+
+    if frame.height + 1 > EXCEL_ROWS or frame.width > EXCEL_COLUMNS:
+        raise UnreadableInput(
+            f"{path}: {frame.height} rows and {frame.width} columns do not fit in an Excel "
+            f"sheet ({EXCEL_ROWS - 1} rows of {EXCEL_COLUMNS} columns at most); "
+            "write .csv or .parquet instead"
+        )
+    safe = excel_safe(frame)
+    safe.columns = _unique_headings([safe_text(name) for name in frame.columns])
+    options = {
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+        "nan_inf_to_errors": True,
+        "in_memory": True,  # no copy of the cells in the system's temporary folder
+        "default_date_format": "yyyy-mm-dd",
+    }
+    with replacing(path, "wb") as handle:
+        workbook = xlsxwriter.Workbook(handle, options)
+        safe.write_excel(workbook, autofit=True)
+        workbook.close()
+
+
+def _unique_headings(names: list[str]) -> list[str]:
+    """Headings unique in any case (an Excel table's rule): a repeat gets " (2)", " (3)" ..."""
+    seen: set[str] = set()
+    unique = []
+    for number, name in enumerate(names, 1):
+        base = name or f"Column{number}"
+        heading, count = base, 1
+        while heading.lower() in seen:
+            count += 1
+            heading = f"{base} ({count})"
+        seen.add(heading.lower())
+        unique.append(heading)
+    return unique
+
+
+def write_records(frame: pl.DataFrame, path: Path) -> None:
+    """`frame` as a JSON array of records, one object per row, mode 0600."""
+    with replacing(path, "wb") as handle:
+        handle.write(frame.write_json().encode() + b"\n")
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    """`frame` as Parquet, the column types kept, mode 0600."""
+    with replacing(path, "wb") as handle:
+        frame.write_parquet(handle)
+
+
+_FRAME_WRITERS: dict[str, Callable[[pl.DataFrame, Path], None]] = {
+    ".csv": write_csv,
+    ".xlsx": write_xlsx,
+    ".json": write_records,
+    ".parquet": write_parquet,
+}
 
 
 LONG_LIST = 1000
@@ -50,7 +184,8 @@ def write_json(document: Any, path: Path) -> None:
 
 
 def write_text(text: str, path: Path) -> None:
-    with open_private(path, "w", encoding="utf-8") as handle:
+    """`text` as UTF-8, mode 0600, put in place whole."""
+    with replacing(path, "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
@@ -76,26 +211,35 @@ def json_text(document: Any) -> str:
     return text
 
 
-def finish_partial(partial: Path, path: Path, bom: bool) -> str:
-    """Put the written rows in place (after a BOM for CSV) and hash them as they go."""
+def finish_partial(partial: Path, path: Path, head: bytes = b"") -> str:
+    """Put the rows written at `partial` in place at `path`, after `head`; their sha256.
+
+    With a head (a BOM and header line), the rows are copied after it into a new private file
+    that replaces `path` once whole; without, `partial` itself is renamed over `path`. Either
+    way `partial` is gone afterwards, and on failure `path` is as it was.
+    """
     digest = hashlib.sha256()
     try:
-        if bom:
-            with open(partial, "rb") as source, open_private(path, "wb") as target:
-                digest.update(UTF8_BOM)
-                target.write(UTF8_BOM)
-                while chunk := source.read(_CHUNK):
-                    digest.update(chunk)
-                    target.write(chunk)
+        if head:
+            with open(partial, "rb") as source, replacing(path, "wb") as target:
+                _copy(source, target, digest, head)
         else:
+            refuse_link(path)
             with open(partial, "rb") as source:
-                while chunk := source.read(_CHUNK):
-                    digest.update(chunk)
-            os.chmod(partial, PRIVATE_MODE)
-            os.replace(partial, path)
+                _copy(source, None, digest, b"")
+            install(partial, path)
     except OSError as exc:
-        path.unlink(missing_ok=True)
         raise UnreadableInput(f"{path}: cannot write ({exc.strerror})") from None
     finally:
         partial.unlink(missing_ok=True)
     return digest.hexdigest()
+
+
+def _copy(source: IO[bytes], target: IO[bytes] | None, digest: Any, head: bytes) -> None:
+    digest.update(head)
+    if target is not None:
+        target.write(head)
+    while chunk := source.read(_CHUNK):
+        digest.update(chunk)
+        if target is not None:
+            target.write(chunk)

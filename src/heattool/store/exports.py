@@ -10,8 +10,8 @@ import duckdb
 
 from heattool.background import beside
 from heattool.errors import UnreadableInput, first_line
-from heattool.io.files import FORMULA_CODES, private_files
-from heattool.io.writers import finish_partial
+from heattool.io.files import FORMULA_CODES, UTF8_BOM, private_files, refuse_link, temporary_beside
+from heattool.io.writers import csv_header, finish_partial
 
 
 def sql_text(text: str) -> str:
@@ -41,36 +41,44 @@ def write_query(
 ) -> str:
     """Write a DuckDB query's rows straight from the database, mode 0600; returns the sha256.
 
-    CSV is UTF-8 with a BOM and Excel-safe like `io.writers.write_csv` (text columns
-    neutralised in SQL); Parquet keeps the column types. `while_hashing` runs (on the
-    connection, in this thread) while a second thread finishes the file and hashes it; if it
-    fails, the file is removed.
+    CSV is UTF-8 with a BOM and formula-safe like `io.writers.write_csv` (text columns
+    neutralised in SQL, the header line by `csv_header`); Parquet keeps the column types.
+    DuckDB writes to a new private file of an unpredictable name beside `path`, which replaces
+    `path` only once whole (a symbolic link at `path` is refused). `while_hashing` runs (on
+    the connection, in this thread) while a second thread finishes the file and hashes it; if
+    it fails, the file is removed.
     """
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
+    refuse_link(path)
+    head = b""
     if file_format == "csv":
         columns = con.execute(f"DESCRIBE {query}", params or {}).fetchall()
         select = ", ".join(
             _excel_safe_sql(name) if kind == "VARCHAR" else sql_name(name)
             for name, kind, *_ in columns
         )
-        copy = f"COPY (SELECT {select} FROM ({query})) TO {sql_text(str(partial))} (HEADER)"
+        head = UTF8_BOM + csv_header([name for name, *_ in columns])
+    partial = temporary_beside(path)
+    if file_format == "csv":
+        copy = f"COPY (SELECT {select} FROM ({query})) TO {sql_text(str(partial))} (HEADER false)"
     else:
         copy = f"COPY ({query}) TO {sql_text(str(partial))} (FORMAT parquet)"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with private_files():
             con.execute(copy, params or {})
     except (OSError, duckdb.Error) as exc:
         partial.unlink(missing_ok=True)
         reason = exc.strerror if isinstance(exc, OSError) else first_line(exc)
         raise UnreadableInput(f"{path}: cannot write ({reason})") from None
-    finishing = beside(finish_partial, partial, path, file_format == "csv")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finishing = beside(finish_partial, partial, path, head)
     try:
         if while_hashing is not None:
             while_hashing()
     except BaseException:
-        finishing.settle()
-        path.unlink(missing_ok=True)
+        if finishing.settle() is not None:  # the new file is in place: it must not stay
+            path.unlink(missing_ok=True)
         raise
     return finishing.result()
