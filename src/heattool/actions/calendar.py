@@ -149,7 +149,7 @@ def _due_now(
         member = store.known_member(member)
         tracks = trackable(store, policy.tracks, year, member)
         records = people.records(store, member, ids=False)
-        statuses = evaluate_policy(policy, records, as_of)["status"].value_counts()
+        statuses = evaluate_policy(policy, records, as_of, reasons=False)["status"].value_counts()
     counts = dict(zip(statuses["status"].to_list(), statuses["count"].to_list(), strict=True))
     return {
         "db": str(target),

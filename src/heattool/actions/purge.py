@@ -68,7 +68,9 @@ def plan_purge(
     """
     with store.transaction():
         ids = reads_identity(policy)  # otherwise records are judged without their ids
-        result = evaluate_policy(policy, people.records(store, member, ids=ids), as_of)
+        result = evaluate_policy(
+            policy, people.records(store, member, ids=ids), as_of, reasons=False
+        )
         due = result.lazy().filter(pl.col("status").is_in(DUE))
         if ids:
             found = due.collect()

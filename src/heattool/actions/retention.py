@@ -67,7 +67,7 @@ def retention(
         with Store.open_existing(db, key) as store:
             member = store.known_member(member)
             records = people.records(store, member, ids=True)
-            result = evaluate_policy(policy, records, day)
+            result = evaluate_policy(policy, records, day, reasons=False)
     judged = Retention(policy, day, result)
     if out is not None:
         write_frame(deletion_list(result, with_names=with_names), out)

@@ -50,7 +50,7 @@ def summarise(
     with Store.open_existing(db, key) as store:
         member = store.known_member(member)
         records = people.records(store, member, ids=True)
-        judged = evaluate_policy(policy, records, day)
+        judged = evaluate_policy(policy, records, day, reasons=False)
         retention = (
             judged.group_by("member", "status").len("people").sort("member", "status").to_dicts()
         )

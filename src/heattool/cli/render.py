@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -213,6 +214,8 @@ def retention_json(judged: Retention) -> str:
 
 
 def _by_rule(result: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
     return (
         result.group_by("rule", "status").len("records").sort("rule", "status")
         if result.height
