@@ -9,6 +9,8 @@ The frame also carries `_as_of`, the date the upload is judged at, for the age c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
@@ -40,7 +42,7 @@ def _unique(data: PolarsData) -> pl.LazyFrame:
     return pl.LazyFrame({data.key: unique})
 
 
-def _shared_check(field: str, name: str):
+def _shared_check(field: str, name: str) -> Callable[[Callable[..., pl.LazyFrame]], Any]:
     """`pa.check(field, name=name)` for a check that more than one model inherits.
 
     Pandera takes a check's `name` away the first time a model is built from it, so a second
@@ -48,7 +50,7 @@ def _shared_check(field: str, name: str):
     given the finding code for its name too.
     """
 
-    def decorate(function):
+    def decorate(function: Callable[..., pl.LazyFrame]) -> Any:
         function.__name__ = name
         return pa.check(field, name=name)(function)
 
@@ -128,10 +130,18 @@ class Ambassadors(_Person):
     permission_to_track: bool = pa.Field(nullable=True)
     heat_privacy_notice: bool = pa.Field(nullable=True)
     hesa_privacy_notice: bool = pa.Field(nullable=True)
+    # For an HE student, the year they entered HE: it overrides the year worked out from the
+    # date of birth, which is wrong for a mature student.
+    expected_he_entry_year: int = pa.Field(nullable=True)
 
     @pa.check("ambassador_ref", name="duplicate-ref")
     def _ref_unique(cls, data: PolarsData) -> pl.LazyFrame:
         return _unique(data)
+
+    @pa.check("expected_he_entry_year", name="implausible-year")
+    def _entry_year_plausible(cls, data: PolarsData) -> pl.LazyFrame:
+        latest = pl.col("_as_of").dt.year() + LATEST_ENTRY_YEAR_AHEAD
+        return data.lazyframe.select(pl.col(data.key).is_between(EARLIEST_ENTRY_YEAR, latest))
 
 
 class Activities(pa.DataFrameModel):

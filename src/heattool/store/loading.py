@@ -23,6 +23,9 @@ from heattool.store.store import Store
 
 INCOMING = "incoming"  # the validated upload, registered for one file's load
 STAGED = "staged"  # incoming rows with their _change
+# The column that keeps the day of the last import that listed a person, changed or not: an
+# ambassador's last activity (they have no register).
+LISTED_ON = {"ambassadors": "last_listed_on"}
 
 
 def _ref(kind: str) -> str:
@@ -131,6 +134,9 @@ def insert_new(
     computed = computed or {}
     columns = [ref, *(["heat_id"] if kind in PERSON_KINDS else []), *attributes]
     values = [computed.get(c, c) for c in columns]
+    if kind in LISTED_ON:
+        columns.append(LISTED_ON[kind])
+        values.append("CAST($now AS DATE)")
     store.con.execute(
         f"""
         INSERT INTO {kind} (member, {", ".join(columns)}, created_at, updated_at, batch_id)
@@ -178,10 +184,16 @@ def update_staged(
     now: dt.datetime,
     attributes: Sequence[str],
 ) -> None:
-    """Write the staged rows: insert the new ones and update the changed ones."""
+    """Write the staged rows: insert the new ones and update the changed ones.
+
+    For a kind in LISTED_ON, every staged person is marked as listed today, changed or not.
+    """
     ref = _ref(kind)
     insert_new(store, kind, member, batch_id, now, attributes)
+    listed = LISTED_ON.get(kind)
     assignments = ", ".join(f"{c} = s.{c}" for c in attributes)
+    if listed:
+        assignments += f", {listed} = CAST($now AS DATE)"
     store.con.execute(
         f"""
         UPDATE {kind} AS t SET {assignments}, updated_at = $now, batch_id = $batch
@@ -190,6 +202,16 @@ def update_staged(
         """,
         {"member": member, "now": now, "batch": batch_id},
     )
+    if listed:  # the unchanged too, in one statement; a second import on the same day writes none
+        store.con.execute(
+            f"""
+            UPDATE {kind} AS t SET {listed} = CAST($now AS DATE)
+            FROM {STAGED} AS s
+            WHERE s._change = 'unchanged' AND t.member = $member AND t.{ref} = s.{ref}
+              AND t.{listed} IS DISTINCT FROM CAST($now AS DATE)
+            """,
+            {"member": member, "now": now},
+        )
 
 
 def stage_attendance(store: Store, member: str) -> pl.DataFrame:

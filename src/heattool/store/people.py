@@ -28,8 +28,10 @@ _EXPRESSIONS: dict[str, dict[str, str]] = {
     },
     "ambassadors": {
         "sex": "NULL::VARCHAR",
-        # An ambassador has no register: their last activity is the last upload that listed them.
-        "last_activity_on": "updated_at::DATE",
+        # An ambassador has no register: their last activity is the last upload that listed them
+        # (changed or not), as the importer keeps it; never listed by one, they count from when
+        # they were first loaded.
+        "last_activity_on": "last_listed_on",
     },
 }
 _COMMON = {
