@@ -122,6 +122,7 @@ def import_paths(
     key: str | None = None,
     kind: str | None = None,
     sheet: str | None = None,
+    header_row: int | None = None,
     encoding: str | None = None,
     as_of: dt.date | None = None,
     aliases: Path | None = None,
@@ -156,7 +157,9 @@ def import_paths(
     )
     opening = beside(_open_beside, target_to_open if beside_validation else None, key)
     try:
-        results = [_validate(path, kind, sheet, encoding, as_of, aliases) for path in paths]
+        results = [
+            _validate(path, kind, sheet, encoding, as_of, aliases, header_row) for path in paths
+        ]
         opened = opening.result()  # an error opening the store comes after validation's
     except BaseException:
         _close_opened(opening)
@@ -222,12 +225,14 @@ def _validate(
     encoding: str | None,
     as_of: dt.date | None,
     aliases: Path | None,
+    header_row: int | None = None,
 ) -> ValidationResult:
     try:
         return validate_file(
             path,
             kind=kind,
             sheet=sheet,
+            header_row=header_row,
             encoding=encoding,
             as_of=as_of,
             aliases=aliases,
@@ -391,7 +396,7 @@ def _with_reference_findings(
     parts = []
     for name, flag, code in flags:
         heading = result.header.columns[name]
-        letter = column_letter(result.header.positions[name])
+        letter = column_letter(result.header.positions[name] + result.raw.first_column)
         parts.append(
             rejected.filter(pl.col(flag)).select(
                 pl.col(ROW).cast(pl.Int64).alias("row"),

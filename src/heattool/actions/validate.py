@@ -35,6 +35,7 @@ def validate(
     *,
     kind: str | None = None,
     sheet: str | None = None,
+    header_row: int | None = None,
     encoding: str | None = None,
     as_of: dt.date | None = None,
     aliases: Path | None = None,
@@ -46,15 +47,22 @@ def validate(
     the first upload is read: Polars reads without the GIL, so the two overlap on two cores
     (docs/benchmarks.md, "Validation").
     """
-    from heattool.io.readers import read_upload
-    from heattool.schemas.validate import validate_table
+    from heattool.schemas.validate import read_table, validate_table
 
     check_output_path(errors_out)
     warm_up = beside(_prepare_schemas, aliases)
     outcome = ValidateResult()
     for path in paths:
         try:
-            raw = read_upload(path, sheet=sheet, encoding=encoding)
+            raw = read_table(
+                path,
+                kind=kind,
+                sheet=sheet,
+                encoding=encoding,
+                header_row=header_row,
+                aliases=aliases,
+                ready=warm_up.result,  # the schemas, built beside the reading
+            )
             warm_up.result()  # a bad alias file stops the run here (exit 3)
             outcome.results.append(validate_table(raw, kind, as_of=as_of, aliases=aliases))
         except BadPolicy:  # the alias file, from the warm-up: stops the run

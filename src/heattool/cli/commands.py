@@ -21,6 +21,7 @@ from heattool.cli.options import (
     DbOption,
     EncodingOption,
     FormatOption,
+    HeaderRowOption,
     HeatIdArgument,
     KindOption,
     MemberFilterOption,
@@ -51,6 +52,7 @@ def validate(
     paths: Paths,
     kind: KindOption = None,
     sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
     encoding: EncodingOption = None,
     output_format: FormatOption = OutputFormat.text,
     errors_out: Annotated[
@@ -74,6 +76,8 @@ def validate(
         heattool validate uploads/*.csv --format json --errors-out errors.csv
 
         heattool validate register.xlsx --sheet Autumn --kind attendance
+
+        heattool validate students.xlsx --header-row 3
     """
     from heattool.actions.validate import validate as run
 
@@ -82,6 +86,7 @@ def validate(
             paths,
             kind=kind,
             sheet=sheet,
+            header_row=header_row,
             encoding=encoding,
             as_of=as_of,
             aliases=aliases,
@@ -125,6 +130,7 @@ def import_(
     ] = None,
     output_format: FormatOption = OutputFormat.text,
     sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
     encoding: EncodingOption = None,
     as_of: AsOfOption = None,
     aliases: AliasesOption = None,
@@ -165,6 +171,7 @@ def import_(
             key=key_from_env(),
             kind=kind,
             sheet=sheet,
+            header_row=header_row,
             encoding=encoding,
             as_of=as_of,
             aliases=aliases,

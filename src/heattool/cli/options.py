@@ -56,7 +56,21 @@ KindOption = Annotated[
     typer.Option("--kind", "-k", help="Kind of upload; detected from the headings if omitted."),
 ]
 SheetOption = Annotated[
-    str | None, typer.Option("--sheet", help="Excel sheet to read; default the first non-empty.")
+    str | None,
+    typer.Option(
+        "--sheet",
+        help="Excel sheet to read (any case); default the first whose headings are an upload's.",
+    ),
+]
+HeaderRowOption = Annotated[
+    int | None,
+    typer.Option(
+        "--header-row",
+        min=1,
+        metavar="N",
+        help="Spreadsheet row that holds the headings (1 is the first); default the first of "
+        "rows 1-10 whose headings are an upload kind's.",
+    ),
 ]
 EncodingOption = Annotated[
     str | None,

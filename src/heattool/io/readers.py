@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
+import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,10 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 UTF8_BOM = codecs.BOM_UTF8
 FALLBACK_ENCODING = "cp1252"
 DELIMITERS = (",", "\t", ";")  # tie-break order when a header line has as many of each
+HEADER_SEARCH_ROWS = 10  # a title row (or several) above the headings: they are looked for here
+
+# Whether a row of cells is an upload's headings (schemas/ knows; io/ only asks).
+HeaderTest = Callable[[Sequence[str]], bool]
 
 
 @dataclass
@@ -29,14 +36,30 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     encoding_note: str | None = None  # set when the encoding had to be guessed
+    header_row: int = 1  # the spreadsheet row (1-based) of the headings; data rows follow it
+    first_column: int = 0  # the spreadsheet column (0 is A) of the frame's first column
 
     @property
     def headers(self) -> list[str]:
         return self.frame.columns
 
 
-def read_upload(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> RawTable:
-    """Read one upload, choosing the reader from the file's suffix and first bytes."""
+def read_upload(
+    path: Path,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+    is_header: HeaderTest | None = None,
+) -> RawTable:
+    """Read one upload, choosing the reader from the file's suffix and first bytes.
+
+    The headings are in `header_row` (1-based, as a spreadsheet numbers rows) when it is given.
+    Otherwise, with `is_header`, they are the first of the first ten rows that it accepts (title
+    rows may sit above them), and a workbook is read from the first sheet that has such a row;
+    failing that, or without `is_header`, a CSV file's first row and the first non-empty row of
+    the first non-empty sheet.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -56,25 +79,34 @@ def read_upload(path: Path, *, sheet: str | None = None, encoding: str | None = 
     is_zip = data[:4] == b"PK\x03\x04"
     is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
     if path.suffix.lower() in EXCEL_SUFFIXES or is_zip or is_ole:
-        frame, sheet_name = _read_excel(path, sheet)
-        return RawTable(path, frame, digest, "xlsx", sheet=sheet_name)
+        frame, sheet_name, row, column = _read_excel(path, sheet, header_row, is_header)
+        return RawTable(
+            path, frame, digest, "xlsx", sheet=sheet_name, header_row=row, first_column=column
+        )
     if sheet is not None:
         raise UnreadableInput(f"{path}: --sheet applies to Excel files only; this is a CSV file")
     if encoding is None or _codec(encoding) == "utf-8":
         # Polars checks UTF-8 as it parses; decoding in Python first would only cost time.
         body = data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
         _refuse_binary(path, body, "utf-8")
-        delimiter = sniff_delimiter(body[:65536].decode("utf-8", errors="ignore"))
         try:
-            frame = _parse_csv(path, body, delimiter)
-            return RawTable(path, frame, digest, "csv", encoding="utf-8", delimiter=delimiter)
+            frame, delimiter, row = _read_csv(path, body, header_row, is_header)
+            return RawTable(
+                path, frame, digest, "csv", encoding="utf-8", delimiter=delimiter, header_row=row
+            )
         except _NotUtf8:
             pass  # find the bad byte, or read it as Windows-1252, below
     utf8, used, note = _to_utf8(path, data, encoding)
-    delimiter = sniff_delimiter(utf8[:65536].decode("utf-8", errors="ignore"))
-    frame = _parse_csv(path, utf8, delimiter)
+    frame, delimiter, row = _read_csv(path, utf8, header_row, is_header)
     return RawTable(
-        path, frame, digest, "csv", encoding=used, delimiter=delimiter, encoding_note=note
+        path,
+        frame,
+        digest,
+        "csv",
+        encoding=used,
+        delimiter=delimiter,
+        encoding_note=note,
+        header_row=row,
     )
 
 
@@ -143,13 +175,87 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _parse_csv(path: Path, data: bytes, delimiter: str) -> pl.DataFrame:
+def _read_csv(
+    path: Path, data: bytes, header_row: int | None, is_header: HeaderTest | None
+) -> tuple[pl.DataFrame, str, int]:
+    """The frame, its delimiter and the row of its headings (1-based).
+
+    The first row is read as the headings first, as nearly every upload has them there; only
+    when `is_header` turns it down (or it cannot head the rows below it, as a title of one cell
+    cannot) are the next rows tried, and the file read again below the first that it accepts.
+    """
+    head = data[:65536].decode("utf-8", errors="ignore")
+    if header_row is not None:
+        skip = header_row - 1
+        delimiter = _delimiter_of(_head_rows(head, header_row), skip, head)
+        return _parse_csv(path, data, delimiter, skip), delimiter, header_row
+    delimiter = sniff_delimiter(head)
+    try:
+        frame = _parse_csv(path, data, delimiter)
+    except UnreadableInput:
+        below = _below_title(path, data, head, is_header)
+        if below is None:
+            raise
+        return below
+    if is_header is None or is_header(frame.columns):
+        return frame, delimiter, 1
+    return _below_title(path, data, head, is_header) or (frame, delimiter, 1)
+
+
+def _below_title(
+    path: Path, data: bytes, head: str, is_header: HeaderTest | None
+) -> tuple[pl.DataFrame, str, int] | None:
+    """The file read below its title rows, when `is_header` accepts one of the rows after the
+    first; else None."""
+    found = _find_header(_head_rows(head, HEADER_SEARCH_ROWS), is_header) if is_header else None
+    if found is None:
+        return None
+    skip, delimiter = found
+    return _parse_csv(path, data, delimiter, skip), delimiter, skip + 1
+
+
+def _head_rows(head: str, count: int) -> dict[str, list[list[str]]]:
+    """The first `count` rows of the text, split at each delimiter (quoted cells kept whole)."""
+    rows = {}
+    for delimiter in DELIMITERS:
+        found: list[list[str]] = []
+        try:
+            for row in csv.reader(io.StringIO(head, newline=""), delimiter=delimiter):
+                found.append(row)
+                if len(found) == count:
+                    break
+        except csv.Error:
+            pass  # a row cut off where the head ends: the rows before it stand
+        rows[delimiter] = found
+    return rows
+
+
+def _delimiter_of(rows: dict[str, list[list[str]]], number: int, head: str) -> str:
+    """The delimiter that splits row `number` (0-based) into the most cells."""
+    cells = {d: len(r[number]) for d, r in rows.items() if len(r) > number}
+    if not cells:  # beyond the head of the file
+        return sniff_delimiter(head)
+    return max(DELIMITERS, key=lambda d: cells.get(d, 0))  # max keeps the first of equals
+
+
+def _find_header(rows: dict[str, list[list[str]]], is_header: HeaderTest) -> tuple[int, str] | None:
+    """The first row after the first that `is_header` accepts, and its delimiter."""
+    for number in range(1, HEADER_SEARCH_ROWS):
+        split = {d: r[number] for d, r in rows.items() if len(r) > number and r[number]}
+        for delimiter in sorted(split, key=lambda d: -len(split[d])):
+            if is_header(split[delimiter]):
+                return number, delimiter
+    return None
+
+
+def _parse_csv(path: Path, data: bytes, delimiter: str, skip_rows: int = 0) -> pl.DataFrame:
     try:
         frame = pl.read_csv(
             data,
             separator=delimiter,
             infer_schema=False,
             has_header=True,
+            skip_rows=skip_rows,
             raise_if_empty=False,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
@@ -164,11 +270,24 @@ def _parse_csv(path: Path, data: bytes, delimiter: str) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         raise UnreadableInput(f"{path}: malformed CSV ({str(exc).splitlines()[0]})") from None
     if not frame.columns:
+        if skip_rows:
+            raise UnreadableInput(
+                f"{path}: nothing in row {skip_rows + 1}; give the row that holds the headings "
+                "(--header-row)"
+            )
         raise UnreadableInput(f"{path}: no header row; the first row must hold the column names")
     return frame
 
 
-def _read_excel(path: Path, sheet: str | None) -> tuple[pl.DataFrame, str]:
+def _read_excel(
+    path: Path, sheet: str | None, header_row: int | None, is_header: HeaderTest | None
+) -> tuple[pl.DataFrame, str, int, int]:
+    """The frame, its sheet, the row of its headings (1-based) and its first column (0 is A).
+
+    Each sheet is read once, with no row taken as the headings, as the spreadsheet shows it
+    from row 1 (fastexcel leaves out empty columns before the first used one, not empty rows),
+    and the headings are chosen from its rows.
+    """
     import fastexcel
 
     try:
@@ -179,20 +298,89 @@ def _read_excel(path: Path, sheet: str | None) -> tuple[pl.DataFrame, str]:
             "save it again as .xlsx or export it as CSV"
         ) from None
     names = reader.sheet_names
-    if sheet is not None and sheet not in names:
-        raise UnreadableInput(
-            f"{path}: no sheet named '{sheet}'; the sheets are: {', '.join(names)}"
-        )
-    for name in [sheet] if sheet is not None else names:
+    if sheet is not None:
+        # Excel's sheet names are unique whatever their case, so at most one matches.
+        matching = [n for n in names if n == sheet] or [
+            n for n in names if n.casefold() == sheet.casefold()
+        ]
+        if not matching:
+            raise UnreadableInput(
+                f"{path}: no sheet named '{sheet}'; the sheets are: {', '.join(names)}"
+            )
+        names = matching[:1]
+    fallback: tuple[pl.DataFrame, str, int] | None = None
+    for name in names:
         try:
-            frame = reader.load_sheet(name, dtypes="string").to_polars()
+            loaded = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+            grid = loaded.to_polars()
+            columns = loaded.available_columns()
         except Exception as exc:
             raise UnreadableInput(
                 f"{path}: sheet '{name}' cannot be read ({_first_line(exc)})"
             ) from None
-        if frame.width:
-            return frame, name
-    raise UnreadableInput(f"{path}: every sheet is empty; put the header row in row 1")
+        if not grid.width or grid.height == 0:
+            continue
+        first_column = columns[0].absolute_index if columns else 0
+        row = _sheet_header(grid, header_row, is_header)
+        if row is not None:
+            return _headed(grid, row), name, row + 1, first_column
+        if fallback is None:
+            fallback = grid, name, first_column
+    if fallback is None:
+        raise UnreadableInput(f"{path}: every sheet is empty; put the header row in row 1")
+    grid, name, first_column = fallback
+    if header_row is not None:
+        if header_row > grid.height:
+            raise UnreadableInput(
+                f"{path}: sheet '{name}' has no row {header_row}; give the row that holds "
+                "the headings (--header-row)"
+            )
+        row = header_row - 1
+    else:  # the first row with anything in it
+        row = grid.select(pl.any_horizontal(pl.all().is_not_null())).to_series().arg_true()[0]
+    return _headed(grid, row), name, row + 1, first_column
+
+
+def _sheet_header(
+    grid: pl.DataFrame, header_row: int | None, is_header: HeaderTest | None
+) -> int | None:
+    """The 0-based row of a sheet's headings, when `header_row` or `is_header` tells it."""
+    if header_row is not None:
+        fits = header_row <= grid.height
+        if fits and is_header is not None:
+            fits = is_header(_names(grid.row(header_row - 1)))
+        return header_row - 1 if fits else None
+    for number, cells in enumerate(grid.head(HEADER_SEARCH_ROWS).iter_rows()):
+        if all(cell is None for cell in cells):
+            continue
+        if is_header is None:
+            return number  # the first row with anything in it, as before title rows were sought
+        if is_header(_names(cells)):
+            return number
+    return None
+
+
+def _headed(grid: pl.DataFrame, row: int) -> pl.DataFrame:
+    """The rows below `row`, named by its cells."""
+    frame = grid.slice(row + 1)
+    frame.columns = _names(grid.row(row))
+    return frame
+
+
+def _names(cells: Sequence[str | None]) -> list[str]:
+    """Column names from heading cells, as fastexcel makes them: `__UNNAMED__2` for an empty
+    cell, `Forename_1` for the second 'Forename'."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for position, cell in enumerate(cells):
+        name = cell if cell else f"__UNNAMED__{position}"
+        candidate, repeat = name, 0
+        while candidate in seen:
+            repeat += 1
+            candidate = f"{name}_{repeat}"
+        seen.add(candidate)
+        names.append(candidate)
+    return names
 
 
 def _first_line(exc: BaseException) -> str:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from heattool.findings import CODES, ERROR, WARNING, message
-from heattool.io.readers import RawTable, read_upload
+from heattool.io.readers import HeaderTest, RawTable, read_upload
+from heattool.schemas import KINDS
 from heattool.schemas.headers import HeaderMap, kind_columns, map_headers, suggested_heading
 
-ROW = "_row"  # spreadsheet row number: the header is row 1
+ROW = "_row"  # spreadsheet row number: the headings' row (raw.header_row) and one per data row
 INDEX = "_index"  # 0-based position in the upload's data rows
 
 # (kind, typed rows) -> the same rows in the same order, `_index` kept, with more columns
@@ -95,7 +96,7 @@ class ValidationResult:
         headings = self.raw.headers
         cells = self.raw.frame.rename({h: f"__cell_{n}" for n, h in enumerate(headings)})
         original = cells.with_row_index(INDEX).with_columns(
-            (pl.col(INDEX).cast(pl.Int64) + 2).alias("row")
+            (pl.col(INDEX).cast(pl.Int64) + self.raw.header_row + 1).alias("row")
         )
         original = original.filter(pl.col(INDEX).is_in(self.invalid_index.implode()))
         rejected = original.join(per_row, on="row", how="left").drop(INDEX)
@@ -143,7 +144,7 @@ def validate_table(
     columns, _required = kind_columns(header.kind)
     model = MODELS[header.kind]
     schema = model.to_schema()
-    letters = {c: column_letter(p) for c, p in header.positions.items()}
+    letters = {c: column_letter(p + raw.first_column) for c, p in header.positions.items()}
 
     text = clean_text(raw.frame, header.columns).with_row_index(INDEX)
     present = [c for c in columns if c in header.columns]
@@ -220,7 +221,7 @@ def validate_table(
         invalid_index = text[INDEX]
     else:
         invalid_index = row_findings[INDEX].unique().sort()
-    frame = frame.with_columns((pl.col(INDEX).cast(pl.Int64) + 2).alias(ROW))
+    frame = frame.with_columns((pl.col(INDEX).cast(pl.Int64) + raw.header_row + 1).alias(ROW))
     return ValidationResult(raw, header.kind, header, frame, findings, invalid_index)
 
 
@@ -299,7 +300,7 @@ def _describe(found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: di
             .then(pl.concat_str("before", "fix", "after"))
             .otherwise(pl.col("message"))
         )
-        .with_columns(row=pl.col(INDEX).cast(pl.Int64) + 2)
+        .with_columns(row=pl.col(INDEX).cast(pl.Int64) + raw.header_row + 1)
         .with_columns(cell=pl.format(f"{sheet}{{}}{{}}", pl.col("letter"), pl.col("row")))
         .sort("row", pl.col("field").replace_strict(order, default=len(order)))
         .select(list(FINDING_SCHEMA))
@@ -326,10 +327,12 @@ def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
     if raw.encoding_note:
         rows.append((None, None, None, "encoding-guessed", raw.encoding_note))
     for heading in header.unknown:
-        cell = f"{sheet}{column_letter(raw.headers.index(heading))}1"
+        letter = column_letter(raw.headers.index(heading) + raw.first_column)
+        cell = f"{sheet}{letter}{raw.header_row}"
         rows.append((cell, heading, None, "unknown-column", message("unknown-column", heading)))
     for heading, name in header.lookalikes:
-        cell = f"{sheet}{column_letter(raw.headers.index(heading))}1"
+        letter = column_letter(raw.headers.index(heading) + raw.first_column)
+        cell = f"{sheet}{letter}{raw.header_row}"
         text = message(
             "lookalike-column",
             heading,
@@ -340,7 +343,8 @@ def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
         rows.append((cell, heading, name, "lookalike-column", text))
     if header.heat_id_as_ref:
         heading = header.heat_id_as_ref
-        cell = f"{sheet}{column_letter(header.positions['student_ref'])}1"
+        letter = column_letter(header.positions["student_ref"] + raw.first_column)
+        cell = f"{sheet}{letter}{raw.header_row}"
         rows.append(
             (cell, heading, "student_ref", "heat-id-as-ref", message("heat-id-as-ref", heading))
         )
@@ -378,16 +382,62 @@ def column_letter(position: int) -> str:
     return letters
 
 
+def header_test(
+    kind: str | None = None,
+    aliases: Path | None = None,
+    ready: Callable[[], object] | None = None,
+) -> HeaderTest:
+    """Whether a row of cells is an upload's headings: every column that `kind` (or, without
+    one, any kind) requires is among them.
+
+    `ready` is called before each test: one that waits for the schemas to be built on another
+    thread keeps this one from building them at the same time (Pandera names a check after its
+    function in the second of two builds).
+    """
+    kinds = [kind] if kind else list(KINDS)
+
+    def is_header(cells: Sequence[str]) -> bool:
+        if ready is not None:
+            ready()
+        headings = list(cells)
+        return any(not map_headers(headings, k, aliases).missing for k in kinds)
+
+    return is_header
+
+
+def read_table(
+    path: Path,
+    *,
+    kind: str | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+    aliases: Path | None = None,
+    ready: Callable[[], object] | None = None,
+) -> RawTable:
+    """Read one upload, its headings in `header_row` or else found by `header_test`."""
+    return read_upload(
+        path,
+        sheet=sheet,
+        encoding=encoding,
+        header_row=header_row,
+        is_header=header_test(kind, aliases, ready),
+    )
+
+
 def validate_file(
     path: Path,
     *,
     kind: str | None = None,
     sheet: str | None = None,
     encoding: str | None = None,
+    header_row: int | None = None,
     as_of: dt.date | None = None,
     aliases: Path | None = None,
     derive: Derive | None = None,
 ) -> ValidationResult:
     """Read and validate one upload file (`derive` as in `validate_table`)."""
-    raw = read_upload(path, sheet=sheet, encoding=encoding)
+    raw = read_table(
+        path, kind=kind, sheet=sheet, encoding=encoding, header_row=header_row, aliases=aliases
+    )
     return validate_table(raw, kind, as_of=as_of, aliases=aliases, derive=derive)
