@@ -463,10 +463,14 @@ def plausible(rng: random.Random, column: str) -> str:
     return pool[min(int(rng.expovariate(0.35)), len(pool) - 1)]
 
 
+LIMITS = {"cell": 200_000, "rows": 2000}  # CI's reduced run sets smaller ones: see fuzz()
+
+
 def hostile(rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.03:
-        return rng.choice(["x", "é", "[/]", '""', "a\nb"]) * rng.choice([1000, 40000, 200000])
+        times = min(rng.choice([1000, 40000, 200000]), LIMITS["cell"])
+        return rng.choice(["x", "é", "[/]", '""', "a\nb"]) * times
     if roll < 0.08:
         return "".join(
             chr(
@@ -557,7 +561,7 @@ def table(rng: random.Random, kind: str, notes: list[str]) -> list[list[str]]:
             header.append(f"Extra {n}")
         notes.append("wide")
     rows = [header]
-    size = rng.choice([0, 1, 1, 2, 3, 5, 8, 13, 20, 40]) if rng.random() > 0.01 else 2000
+    size = rng.choice([0, 1, 1, 2, 3, 5, 8, 13, 20, 40]) if rng.random() > 0.01 else LIMITS["rows"]
     mutation = rng.choice([0.0, 0.02, 0.05, 0.1, 0.3])
     for _ in range(size):
         row = [
@@ -974,13 +978,17 @@ class Fuzzer:
         return path
 
     def one(self, seed: int) -> None:
+        """The case of one seed: one upload (or two or three) through validate and import."""
         rng = random.Random(seed ^ 0x5EED)
+        count = 1 if rng.random() < 0.85 else rng.randrange(2, 4)
+        self.check([generate(seed * 10 + n) for n in range(count)], seed, rng)
+
+    def check(self, uploads: list[Upload], seed: int, rng: random.Random) -> None:
+        """Run these uploads through validate and import (options drawn from rng), checked."""
         work = Path(tempfile.mkdtemp(dir=self.folder))
         try:
-            count = 1 if rng.random() < 0.85 else rng.randrange(2, 4)
-            uploads = [generate(seed * 10 + n) for n in range(count)]
             paths = [self.place(u, work / f"u{n}") for n, u in enumerate(uploads)]
-            self.uploads += count
+            self.uploads += len(uploads)
             extra: list[str] = []
             if rng.random() < 0.05:
                 extra += ["--kind", rng.choice(KINDS)]
@@ -1293,11 +1301,16 @@ def fuzz(
     worker: int = 0,
     jobs: int = 1,
     import_share: float = 1.0,
+    small: bool = False,
 ) -> tuple[Fuzzer, float]:
     """Run at least `uploads` generated uploads; returns the fuzzer (counts, violations) and time.
 
+    `small` caps huge cells at 1,000 characters and long uploads at 100 rows (CI's form).
+
     With `jobs` > 1 this is worker `worker` of them: it takes every `jobs`-th case.
     """
+    if small:
+        LIMITS.update(cell=1000, rows=100)
     shm = Path("/dev/shm")  # DuckDB syncs the store at each commit: cheap on a RAM disk
     folder = Path(tempfile.mkdtemp(prefix="heattool-fuzz-", dir=shm if shm.is_dir() else None))
     cwd = Path.cwd()
