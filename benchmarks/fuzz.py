@@ -1201,11 +1201,13 @@ class Fuzzer:
             self.flag(
                 f"import: exit {run.exit_code} with {rejected} rejected", "", run, seed, paths
             )
-        if rejected:
-            found = _csv_rows(rejects) if rejects.exists() else None
+        if rejected:  # one rejects file per upload (`rejects_files`), or one in all
+            files = document.get("rejects_files") or [document.get("rejects_file") or rejects]
+            written = [Path(f) for f in files if Path(f).exists()]
+            found = sum(_csv_rows(f) for f in written) if written else None
             if found != rejected:
                 self.flag(
-                    "import: rejects file rows != rejected",
+                    "import: rejects files' rows != rejected",
                     f"{found} != {rejected}",
                     run,
                     seed,
