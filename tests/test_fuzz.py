@@ -141,7 +141,7 @@ def test_any_table_of_headings_and_cells_keeps_the_contracts(
     assert unknown(fuzzer.violations[before:]) == []
 
 
-# -- the known bugs, each as its smallest reproducer ----------------------------------------------
+# -- the bugs found, each as its smallest reproducer (xfail while not fixed) ---------------------
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -151,7 +151,7 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 1: ambassadors' inherited checks exit 4")
+# issue 11 item 1 (exit 4: the checks ambassadors inherit were reported by their method's name)
 @pytest.mark.parametrize(
     ("column", "value", "code"),
     [
@@ -171,7 +171,7 @@ def test_an_ambassador_with_a_bad_postcode_or_birth_date_is_invalid_data(
     assert code in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 2: a date of non-ASCII digits exits 4")
+# issue 11 item 2 (exit 4: a regex `\d` matched non-ASCII digits, which the cast then refused)
 @pytest.mark.parametrize(
     ("header", "row"),
     [
