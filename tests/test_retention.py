@@ -204,13 +204,19 @@ def test_condition_language_first_matching_rule_wins():
     result = evaluate_policy(policy_from_text(LANGUAGE), frame, D(2026, 1, 1), kind="any")
     assert result.get_column("rule").to_list() == ["vip", "vip", "rest", "stale", "rest"]
     stale = result.row(3, named=True)
+    # 1 month from seen_on would end on 2000-02-01, but the record was kept (rule 'rest') until
+    # seen_on was 2 years old: it fell to 'stale' on 2002-01-02, and its month ends no earlier.
     assert (stale["expires_on"], stale["ready_on"], stale["delete_by"]) == (
-        D(2000, 2, 1),
-        D(2000, 2, 1),
-        D(2000, 3, 2),
+        D(2002, 1, 2),
+        D(2002, 1, 2),
+        D(2002, 2, 1),
     )
     assert stale["status"] == "overdue"
-    assert "should have been anonymised by 2000-03-02" in stale["reason"]
+    assert stale["reason"] == (
+        "rule 'stale': 1 month from seen_on (2000-01-01) would end on 2000-02-01, but it was "
+        "under rule 'rest' until 2002-01-01 (seen_on older than 2 years from 2002-01-02), so it "
+        "ends on 2002-01-02; overdue: should have been anonymised by 2002-02-01"
+    )
     assert result.row(2, named=True)["expires_on"] is None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar as _calendar
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -56,6 +56,22 @@ class Period:
     def before(self, date: pl.Expr) -> pl.Expr:
         return date.dt.offset_by(f"-{self.amount}{_POLARS_UNIT[self.unit]}")
 
+    def first_day_beyond(self, date: pl.Expr) -> pl.Expr:
+        """The first day on which `date` is more than this period ago: `within` it holds up to the
+        day before, `older_than` it from this day on.
+
+        That is the first day s with `before(s) > date`. `before` never decreases as s grows, so
+        it is (date + 1 day) + period, or the day after that when the period ran into a shorter
+        month (31 January + 1 month is 28 February, and 28 February - 1 month is 28 January).
+        """
+        if self.unit == "d":
+            return date.dt.offset_by(f"{self.amount + 1}d")
+        next_day = date.dt.offset_by("1d")
+        later = self.after(next_day)
+        return (
+            pl.when(self.before(later) >= next_day).then(later).otherwise(later.dt.offset_by("1d"))
+        )
+
 
 @dataclass(frozen=True)
 class AnnualDate:
@@ -97,15 +113,17 @@ class AnnualDate:
     def in_year(self, year: pl.Expr, holidays: Sequence[dt.date] = ()) -> pl.Expr:
         """This day in each `year` (an integer expression); null outside 1800-2599.
 
-        A fixed day is built directly; a last (working) day is looked up in a table computed
-        once per policy for every year, so a frame of millions pays a hash lookup per row.
+        Looked up in a table of every year computed once per policy, so a frame of millions
+        pays a gather per row rather than building a date.
         """
-        if isinstance(self.day, int):
-            return pl.date(year, self.month, self.day)
-        years, days = _year_table(self, tuple(holidays))
-        return year.cast(pl.Int32).replace_strict(years, days, default=None, return_dtype=pl.Date)
+        days = _year_table(self, tuple(holidays))
+        index = year.cast(pl.Int32) - FIRST_YEAR
+        inside = (index >= 0) & (index < len(days))
+        return pl.when(inside).then(pl.lit(days).gather(index.clip(0, len(days) - 1)))
 
     def _computed_in_year(self, year: pl.Expr, holidays: Sequence[dt.date]) -> pl.Expr:
+        if isinstance(self.day, int):
+            return pl.date(year, self.month, self.day)
         month_end = pl.date(year, self.month, 1).dt.month_end()
         if self.day == LAST_DAY:
             return month_end
@@ -124,11 +142,30 @@ class AnnualDate:
 
     def for_year(self, year: int, holidays: Sequence[dt.date] = ()) -> dt.date:
         """This day in one year, e.g. the track-data deadline for 2026."""
+        if isinstance(self.day, int):
+            return dt.date(year, self.month, self.day)
         return pl.select(self.in_year(pl.lit(year), holidays)).item()
 
 
+def map_days(dates: pl.Series, function: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """`function` (of a Date expression) applied to each date, computed once per day.
+
+    Millions of records hold a few thousand distinct days: the calendar arithmetic runs over the
+    days from the earliest to the latest, and each record gathers its own (a null stays null).
+    """
+    days = dates.cast(pl.Date).cast(pl.Int32)
+    first, last = days.min(), days.max()
+    if first is None:
+        return pl.Series(dates.name, [None] * len(dates), pl.Date)
+    if last - first + 1 > len(dates):  # fewer records than days between them: per record
+        return pl.select(function(pl.lit(dates.cast(pl.Date)))).to_series().alias(dates.name)
+    span = pl.int_range(first, last + 1, dtype=pl.Int32, eager=True).cast(pl.Date)
+    table = pl.select(function(pl.lit(span))).to_series()
+    return table.gather(days - first).alias(dates.name)
+
+
 @cache
-def _year_table(day: AnnualDate, holidays: tuple[dt.date, ...]) -> tuple[pl.Series, pl.Series]:
+def _year_table(day: AnnualDate, holidays: tuple[dt.date, ...]) -> pl.Series:
+    """The day in each year from FIRST_YEAR to LAST_YEAR."""
     years = pl.int_range(FIRST_YEAR, LAST_YEAR + 1, dtype=pl.Int32, eager=True)
-    days = pl.select(day._computed_in_year(pl.lit(years), holidays)).to_series()
-    return years, days
+    return pl.select(day._computed_in_year(pl.lit(years), holidays)).to_series()

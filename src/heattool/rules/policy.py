@@ -6,6 +6,11 @@ record kinds it covers, an optional condition, a period, the anchor date it coun
 action. For each record the first rule whose kind and condition match decides. Optional
 `[track.<target>]` tables say who may be sent for linkage (see `track.py`). README.md
 ("Rules and retention policies") documents the language; `heat.toml` is the default.
+
+Every policy the language accepts keeps the rule that a record is never overdue for a time the
+policy kept it: the only tests whose answer changes with the as-of day (`within`, `older_than`,
+`present` on a date column) change on a day computable from the record, and `retention.py` gives a
+record that fell from one rule to another on such a day a period ending no earlier than that day.
 """
 
 from __future__ import annotations
