@@ -141,10 +141,8 @@ def _due_now(
     member: str | None,
 ) -> dict[str, Any] | None:
     target = resolve_db_path(db)
-    if target != MEMORY and not Path(target).exists():
-        if db is not None:  # a store named and not there is a mistake, not "nothing due"
-            Store.open_existing(target, key)
-        return None
+    if db is None and target != MEMORY and not Path(target).exists():
+        return None  # no store by default; a store named and not there is refused below
     with Store.open_existing(target, key) as store:
         member = store.known_member(member)
         tracks = trackable(store, policy.tracks, year, member)

@@ -11,7 +11,6 @@ from typing import Any
 import polars as pl
 
 from heattool.background import Background, beside
-from heattool.clock import utc_now
 from heattool.errors import HeattoolError
 from heattool.io.files import install
 from heattool.io.writers import DOCUMENT_SUFFIXES, check_output_path, write_json
@@ -19,7 +18,7 @@ from heattool.rules.deletion import DUE, reads_identity
 from heattool.rules.policy import Policy, policy_sha256
 from heattool.rules.retention import evaluate_policy
 from heattool.store import Store, people
-from heattool.store.erasure import Receipt, erase_people
+from heattool.store.erasure import Receipt, default_receipt_path, erase_people
 
 PLAN_COLUMNS = ["heat_id", "member", "kind", "ref", "rule", "status"]
 
@@ -99,10 +98,6 @@ def purge_plan(store: Store, policy: Policy, plan: PurgePlan, as_of: dt.date) ->
     )
 
 
-def receipt_path(store: Store, name: str) -> Path:
-    return store.folder / f"heattool-{name}-{utc_now():%Y%m%dT%H%M%S%f}.json"
-
-
 def purge(
     db: Path | str | None,
     key: str | None,
@@ -128,7 +123,7 @@ def purge(
         )
     with Store.open_existing(db, key) as store:
         member = store.known_member(member)
-        final = receipt or receipt_path(store, "deletion-receipt")
+        final = receipt or default_receipt_path(store, "deletion-receipt")
         check_output_path(final, DOCUMENT_SUFFIXES)
         partial = final.with_name(f"{final.name}.partial")
         written: Background[None] | None = None

@@ -14,7 +14,7 @@ from heattool.errors import HeattoolError
 from heattool.io.writers import DOCUMENT_SUFFIXES, check_output_path, write_json
 from heattool.schemas.postcode import normalise_postcode
 from heattool.store import Store, people
-from heattool.store.erasure import Receipt, erase_people, held_about
+from heattool.store.erasure import Receipt, default_receipt_path, erase_people, held_about
 
 
 @dataclass
@@ -138,7 +138,7 @@ def withdraw(
     )
 
 
-def identify(
+def who_is(
     db: Path | str | None,
     key: str | None,
     heat_id: str | None,
@@ -168,8 +168,6 @@ def erase(
         done = erase_people(
             store, who, event="erase", details={"reason": "erasure request"}, suppress=True
         )
-        path = (
-            receipt or store.folder / f"heattool-erasure-receipt-{utc_now():%Y%m%dT%H%M%S%f}.json"
-        )
+        path = receipt or default_receipt_path(store, "erasure-receipt")
         write_json(done.document(), path)
     return Erased(done, path)

@@ -10,7 +10,7 @@ import typer
 
 from heattool import __version__
 from heattool.cli import commands
-from heattool.cli.failures import State
+from heattool.cli.failures import State, silence_stdout
 
 app = typer.Typer(
     name="heattool",
@@ -98,15 +98,3 @@ def main() -> None:
     with contextlib.suppress(OSError):
         sys.stderr.flush()
     sys.exit(code)
-
-
-def silence_stdout() -> None:
-    """Point stdout at /dev/null, so that the interpreter's own flush at exit is quiet."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # no real file behind stdout (a test's capture)
-        pass

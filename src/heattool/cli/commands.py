@@ -35,8 +35,8 @@ from heattool.cli.options import (
     SheetOption,
     TrackFileFormat,
     YesOption,
+    as_of_option,
     parse_any_day,
-    parse_day,
 )
 from heattool.errors import ExitCode
 
@@ -263,12 +263,7 @@ def retention(
     ] = None,
     as_of: Annotated[
         dt.date | None,
-        typer.Option(
-            "--as-of",
-            parser=parse_day,
-            metavar="YYYY-MM-DD",
-            help="Judge retention as of this day; default today.",
-        ),
+        as_of_option("Judge retention as of this day; default today."),
     ] = None,
     output_format: Annotated[
         RetentionFormat,
@@ -332,12 +327,7 @@ def purge(
     ctx: typer.Context,
     as_of: Annotated[
         dt.date,
-        typer.Option(
-            "--as-of",
-            parser=parse_day,
-            metavar="YYYY-MM-DD",
-            help="Delete what is due for deletion on this day.",
-        ),
+        as_of_option("Delete what is due for deletion on this day."),
     ],
     member: MemberFilterOption = None,
     db: DbOption = None,
@@ -487,12 +477,7 @@ def subject_withdraw(
     heat_id: HeatIdArgument = None,
     on: Annotated[
         dt.date | None,
-        typer.Option(
-            "--as-of",
-            parser=parse_day,
-            metavar="YYYY-MM-DD",
-            help="The day permission was withdrawn; default today.",
-        ),
+        as_of_option("The day permission was withdrawn; default today."),
     ] = None,
     member: MemberFilterOption = None,
     ref: RefOption = None,
@@ -534,14 +519,14 @@ def subject_erase(
 
         heattool subject erase --member KENT --ref S0001 --yes
     """
-    from heattool.actions.subject import erase, identify
+    from heattool.actions.subject import erase, who_is
     from heattool.store import key_from_env
 
     key = key_from_env()
     if not yes:
         if not at_terminal():
             raise fail("refusing to erase without --yes when not at a terminal", ExitCode.USAGE)
-        who = identify(db, key, heat_id, member=member, ref=ref)
+        who = who_is(db, key, heat_id, member=member, ref=ref)
         if not typer.confirm(
             f"Erase {who['kind'].removesuffix('s')} {who['ref']} of member {who['member']} "
             f"({who['heat_id']}) and everything attached to them?"
@@ -634,12 +619,7 @@ def calendar(
     ] = None,
     as_of: Annotated[
         dt.date | None,
-        typer.Option(
-            "--as-of",
-            parser=parse_day,
-            metavar="YYYY-MM-DD",
-            help="Count what is due on this day; default today.",
-        ),
+        as_of_option("Count what is due on this day; default today."),
     ] = None,
     member: MemberFilterOption = None,
     db: DbOption = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,8 +45,6 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except HeattoolError as exc:
             raise fail(str(exc), exc.exit_code) from None
         except BrokenPipeError:  # the reader (`| head`) has gone: a quiet exit 1
-            from heattool.cli.app import silence_stdout
-
             silence_stdout()
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -61,3 +60,15 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             ) from None
 
     return wrapper
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's own flush at exit is quiet."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file behind stdout (a test's capture)
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,6 +48,11 @@ def parse_any_day(value: str | None) -> dt.date | None:
     return day
 
 
+def as_of_option(help: str) -> Any:
+    """`--as-of YYYY-MM-DD`, with the help the command gives it."""
+    return typer.Option("--as-of", parser=parse_day, metavar="YYYY-MM-DD", help=help)
+
+
 Paths = Annotated[
     list[Path], typer.Argument(help="Upload files (.csv or .xlsx).", show_default=False)
 ]
@@ -81,12 +86,7 @@ FormatOption = Annotated[
 ]
 AsOfOption = Annotated[
     dt.date | None,
-    typer.Option(
-        "--as-of",
-        parser=parse_day,
-        metavar="YYYY-MM-DD",
-        help="Judge dates (age, future dates) as of this day; default today.",
-    ),
+    as_of_option("Judge dates (age, future dates) as of this day; default today."),
 ]
 AliasesOption = Annotated[
     Path | None,

@@ -21,7 +21,6 @@ from rich.table import Table
 from rich.text import Text
 
 from heattool import __version__
-from heattool.io.writers import json_text
 
 if TYPE_CHECKING:
     from heattool.actions.load import ImportReport
@@ -63,6 +62,8 @@ def say(console: Console, text: str) -> None:
 
 def emit_json(document: Any) -> None:
     """A JSON document on stdout, indented, as every --format json prints it."""
+    from heattool.io.writers import json_text
+
     sys.stdout.write(json_text(document) + "\n")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -107,6 +108,11 @@ class Receipt:
             **self.details,
             "heat_ids": self.heat_ids.to_list(),
         }
+
+
+def default_receipt_path(store: Store, name: str) -> Path:
+    """Where a receipt goes when none is named: beside the store, stamped to the microsecond."""
+    return store.folder / f"heattool-{name}-{utc_now():%Y%m%dT%H%M%S%f}.json"
 
 
 def erase_people(
