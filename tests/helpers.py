@@ -1,4 +1,4 @@
-"""Helpers the tests share: paths, a read-only query, a failing commit, judging a store."""
+"""Helpers the tests share: paths, a read-only query, a failing commit, people to store, judging."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DATA = Path(__file__).resolve().parent / "data"
+HEAT_TOML = (ROOT / "src" / "heattool" / "rules" / "heat.toml").read_text("utf-8")
 
 
 class FailingCommit:
@@ -47,3 +48,102 @@ def judged(store, policy, day: dt.date, member: str | None = None, *, ids: bool 
 
     frame: pl.DataFrame = evaluate_policy(policy, people.records(store, member, ids=ids), day)
     return frame
+
+
+# People as the store holds them, for tests that insert them directly.
+STUDENT = {
+    "member": "KENT",
+    "forename": "Ann",
+    "surname": "Lee",
+    "date_of_birth": dt.date(2007, 10, 1),
+    "postcode": "CT1 2EH",
+    "sex": "10",
+    "permission_to_track": True,
+    "expected_he_entry_year": 2026,
+    "withdrawn_on": None,
+}
+AMBASSADOR = {
+    **{k: v for k, v in STUDENT.items() if k != "sex"},
+    "heat_privacy_notice": True,
+    "hesa_privacy_notice": True,
+}
+REF = {"students": "student_ref", "ambassadors": "ambassador_ref"}
+SCHEMA = {
+    "date_of_birth": pl.Date,
+    "withdrawn_on": pl.Date,
+    "expected_he_entry_year": pl.Int32,
+    "permission_to_track": pl.Boolean,
+    "heat_privacy_notice": pl.Boolean,
+    "hesa_privacy_notice": pl.Boolean,
+    "forename": pl.String,
+    "surname": pl.String,
+    "postcode": pl.String,
+    "sex": pl.String,
+}
+
+
+def add_people(store, kind: str, rows: list[dict]) -> list[str]:
+    """Insert people straight into the store (as an import would leave them); their heat_ids."""
+    base = STUDENT if kind == "students" else AMBASSADOR
+    records = [{**base, **row} for row in rows]
+    for number, record in enumerate(records):
+        record.setdefault("ref", f"{kind[0].upper()}{number:04d}")
+    frame = pl.DataFrame(
+        records, schema_overrides={k: v for k, v in SCHEMA.items() if k in records[0]}
+    )
+    for member in frame["member"].unique():
+        store.ensure_member(member)
+    store.con.register("new_people", frame.rename({"ref": REF[kind]}))
+    try:
+        return [
+            str(r[0])
+            for r in store.con.execute(
+                f"INSERT INTO {kind} BY NAME SELECT *, gen_random_uuid() AS heat_id, "
+                "TIMESTAMP '2026-01-05' AS created_at, TIMESTAMP '2026-01-05' AS updated_at, "
+                "1 AS batch_id FROM new_people RETURNING heat_id"
+            ).fetchall()
+        ]
+    finally:
+        store.con.unregister("new_people")
+
+
+# One stored record as the retention engine reads it, and the HEAT policy's verdict on it.
+STORE_SCHEMA = {
+    "kind": pl.String,
+    "ref": pl.String,
+    "forename": pl.String,
+    "surname": pl.String,
+    "date_of_birth": pl.Date,
+    "postcode": pl.String,
+    "permission_to_track": pl.Boolean,
+    "withdrawn_on": pl.Date,
+    "last_activity_on": pl.Date,
+    "first_loaded_on": pl.Date,
+    "expected_he_entry_year": pl.Int32,
+}
+
+
+def student(**changes) -> dict:
+    record = {
+        "kind": "students",
+        "ref": "S1",
+        "forename": "Amira",
+        "surname": "Hussain",
+        "date_of_birth": dt.date(2007, 9, 1),
+        "postcode": "CT2 7NZ",
+        "permission_to_track": True,
+        "withdrawn_on": None,
+        "last_activity_on": dt.date(2019, 3, 10),
+        "first_loaded_on": dt.date(2019, 1, 1),
+        "expected_he_entry_year": 2026,
+    }
+    return record | changes
+
+
+def judge(*records: dict, as_of: dt.date = dt.date(2026, 3, 1), policy=None) -> list[dict]:
+    """Records judged by `policy` (HEAT's default when None) on `as_of`, as dicts."""
+    from heattool.rules.policy import load_policy
+    from heattool.rules.retention import evaluate_policy
+
+    frame = pl.DataFrame(list(records), schema=STORE_SCHEMA)
+    return evaluate_policy(policy or load_policy(), frame, as_of).to_dicts()

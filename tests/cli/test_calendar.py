@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from heattool.store import Store
-from tests.helpers import ROOT
-from tests.test_track_request import HEAT_TOML, add_people
+from tests.helpers import HEAT_TOML, ROOT, add_people
 
 
 def dates(invoke, *args) -> dict[str, str]:

@@ -173,7 +173,7 @@ CASES = {
 # Codes that only an import can find (they need the store), tested with the import command.
 IMPORT_CODES = {"unknown-student", "unknown-activity", "previously-erased"}
 # Codes whose message names more than the column, each tested in its own file.
-OWN_TESTS = {"lookalike-column": "tests/test_headings.py"}
+OWN_TESTS = {"lookalike-column": "tests/cli/test_headings.py"}
 
 
 def test_every_validation_error_code_has_a_case():

@@ -16,47 +16,12 @@ from hypothesis import strategies as st
 from heattool.errors import BadPolicy, HeattoolError, InvalidData
 from heattool.rules.policy import load_policy, policy_from_text
 from heattool.rules.retention import evaluate_policy, evaluate_table
-from tests.helpers import DATA, EXAMPLES
+from tests.helpers import DATA, EXAMPLES, STORE_SCHEMA, judge, student
 
 D = dt.date
 HEAT = load_policy()
 KENT = EXAMPLES / "policies" / "kent-staff.toml"
 STAFF = EXAMPLES / "policies" / "staff-records.csv"
-STORE_SCHEMA = {
-    "kind": pl.String,
-    "ref": pl.String,
-    "forename": pl.String,
-    "surname": pl.String,
-    "date_of_birth": pl.Date,
-    "postcode": pl.String,
-    "permission_to_track": pl.Boolean,
-    "withdrawn_on": pl.Date,
-    "last_activity_on": pl.Date,
-    "first_loaded_on": pl.Date,
-    "expected_he_entry_year": pl.Int32,
-}
-
-
-def student(**changes) -> dict:
-    record = {
-        "kind": "students",
-        "ref": "S1",
-        "forename": "Amira",
-        "surname": "Hussain",
-        "date_of_birth": D(2007, 9, 1),
-        "postcode": "CT2 7NZ",
-        "permission_to_track": True,
-        "withdrawn_on": None,
-        "last_activity_on": D(2019, 3, 10),
-        "first_loaded_on": D(2019, 1, 1),
-        "expected_he_entry_year": 2026,
-    }
-    return record | changes
-
-
-def judge(*records: dict, as_of: dt.date = D(2026, 3, 1), policy=HEAT) -> list[dict]:
-    frame = pl.DataFrame(list(records), schema=STORE_SCHEMA)
-    return evaluate_policy(policy, frame, as_of).to_dicts()
 
 
 def test_tracked_record_kept_until_1_september_of_entry_year_plus_15():

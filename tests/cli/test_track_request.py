@@ -19,63 +19,9 @@ from hypothesis import strategies as st
 from heattool.actions.track_request import FILE_COLUMNS, track_request
 from heattool.rules.policy import default_policy_path, load_policy
 from heattool.store import Store
-from tests.helpers import query
+from tests.helpers import HEAT_TOML, add_people, query
 
 POLICY = load_policy()
-STUDENT = {
-    "member": "KENT",
-    "forename": "Ann",
-    "surname": "Lee",
-    "date_of_birth": dt.date(2007, 10, 1),
-    "postcode": "CT1 2EH",
-    "sex": "10",
-    "permission_to_track": True,
-    "expected_he_entry_year": 2026,
-    "withdrawn_on": None,
-}
-AMBASSADOR = {
-    **{k: v for k, v in STUDENT.items() if k != "sex"},
-    "heat_privacy_notice": True,
-    "hesa_privacy_notice": True,
-}
-REF = {"students": "student_ref", "ambassadors": "ambassador_ref"}
-SCHEMA = {
-    "date_of_birth": pl.Date,
-    "withdrawn_on": pl.Date,
-    "expected_he_entry_year": pl.Int32,
-    "permission_to_track": pl.Boolean,
-    "heat_privacy_notice": pl.Boolean,
-    "hesa_privacy_notice": pl.Boolean,
-    "forename": pl.String,
-    "surname": pl.String,
-    "postcode": pl.String,
-    "sex": pl.String,
-}
-
-
-def add_people(store: Store, kind: str, rows: list[dict]) -> list[str]:
-    """Insert people straight into the store (as an import would leave them); their heat_ids."""
-    base = STUDENT if kind == "students" else AMBASSADOR
-    records = [{**base, **row} for row in rows]
-    for number, record in enumerate(records):
-        record.setdefault("ref", f"{kind[0].upper()}{number:04d}")
-    frame = pl.DataFrame(
-        records, schema_overrides={k: v for k, v in SCHEMA.items() if k in records[0]}
-    )
-    for member in frame["member"].unique():
-        store.ensure_member(member)
-    store.con.register("new_people", frame.rename({"ref": REF[kind]}))
-    try:
-        return [
-            str(r[0])
-            for r in store.con.execute(
-                f"INSERT INTO {kind} BY NAME SELECT *, gen_random_uuid() AS heat_id, "
-                "TIMESTAMP '2026-01-05' AS created_at, TIMESTAMP '2026-01-05' AS updated_at, "
-                "1 AS batch_id FROM new_people RETURNING heat_id"
-            ).fetchall()
-        ]
-    finally:
-        store.con.unregister("new_people")
 
 
 @pytest.fixture
@@ -196,9 +142,6 @@ def test_the_first_failing_reason_counts_and_the_list_gives_them_all(store, tmp_
     ]
     assert "Ann" not in listed.read_text("utf-8-sig")  # refs, never names
     assert stat.S_IMODE(listed.stat().st_mode) == 0o600
-
-
-HEAT_TOML = default_policy_path().read_text("utf-8")
 
 
 def policy_with_track(tmp_path: Path, track: str, name: str = "mine.toml") -> Path:

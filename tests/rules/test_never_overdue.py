@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from heattool.rules.calendar import Period, map_days
 from heattool.rules.policy import FieldTest, Policy, load_policy, policy_from_text
 from heattool.rules.retention import evaluate_policy, evaluate_table
-from tests.helpers import EXAMPLES
-from tests.test_retention import STORE_SCHEMA, judge, student
+from tests.helpers import EXAMPLES, STORE_SCHEMA, judge, student
 
 D = dt.date
 HEAT = load_policy()
