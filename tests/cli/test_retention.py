@@ -347,3 +347,92 @@ def test_cli_bad_cell_exits_1(invoke, tmp_path):
     result = invoke("retention", "--policy", KENT, "--input", path)
     assert result.exit_code == 1
     assert "column 'engagement_ended_on' line 2: 'yesterday' is not a date" in result.stderr
+
+
+# --- an upload, without the store (issue 11 item 4) --------------------------------------------
+
+
+def _rows_of(path) -> int:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return sum(1 for _ in csv.DictReader(f))
+
+
+def test_cli_judges_an_upload_as_import_reads_it(invoke):
+    result = invoke("retention", "--input", EXAMPLES / "students.csv", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    rows = _rows_of(EXAMPLES / "students.csv")
+    assert document["records"] == rows
+    assert document["input"]["kind"] == "students"
+    assert (document["input"]["judged"], document["input"]["not_judged"]) == (rows, 0)
+    assert "Date of Birth -> date_of_birth" in result.stderr  # the mapping, as import shows it
+
+
+def test_cli_upload_in_heat_export_headings_keeps_dates_of_birth(invoke, tmp_path):
+    """HEAT's own headings are mapped; an entry year is derived from each date of birth."""
+    result = invoke(
+        "retention", "--input", DATA / "heat_student_export.csv", "--as-of", "2026-03-01",
+        "-f", "csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = _csv_rows(result.stdout)
+    assert len(rows) == _rows_of(DATA / "heat_student_export.csv")
+    assert all(r["rule"] == "untracked" for r in rows.values())  # a file has no register
+    # counted from the day it would be loaded: 7 years on, ready on the next 1 September
+    assert {r["expires_on"] for r in rows.values()} == {"2033-03-01"}
+    assert {r["ready_on"] for r in rows.values()} == {"2033-09-01"}
+
+
+def test_cli_upload_reads_aliases_from_option_and_environment(invoke, tmp_path, monkeypatch):
+    upload = tmp_path / "pupils.csv"
+    upload.write_text(
+        "Student Ref,Forename,Surname,Pupil DOB,Postcode,Permission to Track\n"
+        "S1,Ann,Lee,01/09/2007,CT1 2EH,Yes\n",
+        "utf-8",
+    )
+    aliases = tmp_path / "aliases.toml"
+    aliases.write_text('[aliases]\ndate_of_birth = ["Pupil DOB"]\n', "utf-8")
+    for args in (["--aliases", aliases], []):
+        if not args:
+            monkeypatch.setenv("HEATTOOL_ALIASES", str(aliases))
+        result = invoke("retention", "--input", upload, *args, "-f", "json")
+        assert result.exit_code == 0, result.stderr
+        headings = json.loads(result.stdout)["input"]["headings"]
+        assert {"heading": "Pupil DOB", "column": "date_of_birth"} in headings
+
+
+def test_cli_upload_rows_with_errors_are_left_out_and_exit_1(invoke, tmp_path):
+    upload = tmp_path / "students.csv"
+    upload.write_text(
+        "Student Ref,Forename,Surname,Date of Birth,Postcode,Permission to Track\n"
+        "S1,Ann,Lee,01/09/2007,CT1 2EH,Yes\n"
+        "S2,Bo,Ray,31/02/2008,CT1 2EH,Yes\n"  # no such day
+        "S3,Cy,Dee,01/09/2007,QA1 1AA,Yes\n",  # no such postcode area
+        "utf-8",
+    )
+    result = invoke("retention", "--input", upload, "-f", "csv")
+    assert result.exit_code == 1
+    assert set(_csv_rows(result.stdout)) == {"S1"}
+    assert "2 rows not judged: they have errors" in result.stderr
+    assert "Bo" not in result.stderr and "31/02/2008" not in result.stderr
+
+
+def test_cli_mature_ambassador_upload_keeps_their_entry_year(invoke, tmp_path):
+    upload = tmp_path / "ambassadors.csv"
+    upload.write_text(
+        "Ambassador Ref,Forename,Surname,Date of Birth,Postcode,Permission to Track,"
+        "HEAT Privacy Notice,HESA Privacy Notice,Expected HE Entry Year\n"
+        "A1,Siân,Évans,03/05/1990,CF10 1AA,Yes,Yes,Yes,2024\n",
+        "utf-8",
+    )
+    result = invoke("retention", "--input", upload, "--as-of", "2026-03-01", "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+    (row,) = _csv_rows(result.stdout).values()
+    assert row["rule"] == "tracked"  # listed by this upload: an activity today
+    assert row["expires_on"] == "2039-09-01"  # 1 September of 2024 + 15, not 2008 + 15
+
+
+def test_cli_upload_of_activities_is_refused(invoke):
+    result = invoke("retention", "--input", EXAMPLES / "activities.csv")
+    assert result.exit_code == 2
+    assert "an upload of activities, not of people" in result.stderr

@@ -279,18 +279,25 @@ def retention(
     member: MemberFilterOption = None,
     db: DbOption = None,
     sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
     encoding: EncodingOption = None,
+    aliases: AliasesOption = None,
 ) -> None:
     """Say which records are retained, which are ready for deletion and which are overdue.
 
     Judges every person in the store (or of one --member) by the retention policy, as of
-    today or --as-of, or the rows of any --input file by any --policy.
+    today or --as-of. Or judges an --input file without a store: an upload of students or
+    ambassadors is validated as import reads it and judged as if loaded on the as-of day
+    (rows with errors are left out, exit 1); a table of records with a kind column is
+    judged as it is, by any --policy.
 
     Examples:
 
         heattool retention --member KENT
 
         heattool retention --as-of 2041-10-01 --out due.csv
+
+        heattool retention --input examples/students.csv
 
         heattool retention --policy examples/policies/kent-staff.toml --input
         examples/policies/staff-records.csv --format csv
@@ -310,16 +317,22 @@ def retention(
             input_path=input_path,
             kind=kind,
             sheet=sheet,
+            header_row=header_row,
             encoding=encoding,
+            aliases=aliases,
             out=out,
             with_names=with_names,
         )
+    if judged.upload is not None:
+        render.upload_warnings(judged.upload, judged.not_judged)
     if output_format is RetentionFormat.json:
         sys.stdout.write(render.retention_json(judged) + "\n")
     elif output_format is RetentionFormat.csv:
         sys.stdout.write(csv_text(render.result_view(judged.all_with_reasons())))
     else:
         render.render_retention(render.stdout(), judged)
+    if judged.not_judged:
+        raise typer.Exit(int(ExitCode.INVALID_DATA))
 
 
 @handles_errors

@@ -134,6 +134,19 @@ def render_file_notes(console: Console, result: Any) -> None:
         console.print(f"  [yellow]warning[/] {warning['code']}: {escape(str(warning['message']))}")
 
 
+def upload_warnings(result: Any, not_judged: int) -> None:
+    """On stderr, for a store-less retention of an upload: how it was read, what was left out."""
+    console = stderr()
+    say(console, f"{result.raw.path}: {result.kind}, {plural(result.rows, 'row')}")
+    render_file_notes(console, result)
+    if not_judged:
+        say(
+            console,
+            f"warning: {plural(not_judged, 'row')} not judged: they have errors "
+            f"(heattool validate {result.raw.path} lists them)",
+        )
+
+
 def errors_by_code(errors: pl.DataFrame) -> dict[str, int]:
     counts = errors.group_by("code").len().sort(["len", "code"], descending=[True, False])
     return dict(counts.iter_rows())
@@ -209,6 +222,19 @@ def retention_json(judged: Retention) -> str:
         "counts": status_counts(result),
         "by_rule": _by_rule(result).to_dicts(),
     }
+    if judged.upload is not None:
+        upload = judged.upload
+        head["input"] = {
+            "file": str(upload.raw.path),
+            "kind": upload.kind,
+            "rows": upload.rows,
+            "judged": upload.valid_rows,
+            "not_judged": judged.not_judged,
+            "errors_by_code": errors_by_code(upload.errors),
+            "warnings": warnings_document(upload),
+            "headings": heading_mapping(upload),
+            "loaded_on": judged.as_of.isoformat(),  # judged as if loaded then, with no register
+        }
     text = json.dumps(head, indent=2, default=str)
     due = result_view(judged.due_with_reasons())
     return f'{text[:-2]},\n  "deletion_ready": {due.write_json()}\n}}'
