@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -144,7 +144,9 @@ class AnnualDate:
         """This day in one year, e.g. the track-data deadline for 2026."""
         if isinstance(self.day, int):
             return dt.date(year, self.month, self.day)
-        return pl.select(self.in_year(pl.lit(year), holidays)).item()
+        # A Date, so a date, but None outside FIRST_YEAR-LAST_YEAR (`in_year`), which the callers
+        # do not expect: `heattool calendar --year 2600` fails on it.
+        return cast(dt.date, pl.select(self.in_year(pl.lit(year), holidays)).item())
 
 
 def map_days(dates: pl.Series, function: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
@@ -154,14 +156,23 @@ def map_days(dates: pl.Series, function: Callable[[pl.Expr], pl.Expr]) -> pl.Ser
     days from the earliest to the latest, and each record gathers its own (a null stays null).
     """
     days = dates.cast(pl.Date).cast(pl.Int32)
-    first, last = days.min(), days.max()
-    if first is None:
+    bounds = int_bounds(days)
+    if bounds is None:
         return pl.Series(dates.name, [None] * len(dates), pl.Date)
+    first, last = bounds
     if last - first + 1 > len(dates):  # fewer records than days between them: per record
         return pl.select(function(pl.lit(dates.cast(pl.Date)))).to_series().alias(dates.name)
     span = pl.int_range(first, last + 1, dtype=pl.Int32, eager=True).cast(pl.Date)
     table = pl.select(function(pl.lit(span))).to_series()
     return table.gather(days - first).alias(dates.name)
+
+
+def int_bounds(values: pl.Series) -> tuple[int, int] | None:
+    """The least and greatest of an integer Series (days as Int32); None if it holds no value."""
+    first, last = values.min(), values.max()
+    if first is None or last is None:
+        return None
+    return cast(int, first), cast(int, last)  # Polars types min/max as any Python value
 
 
 @cache

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -78,7 +78,7 @@ def default_entry_year_rules() -> EntryYearRules:
     return _parse_rules(DEFAULT_RULES, read_toml(Path(DEFAULT_RULES), text))
 
 
-def _parse_rules(source: str, data: dict) -> EntryYearRules:
+def _parse_rules(source: str, data: dict[str, Any]) -> EntryYearRules:
     check_keys(source, data, ["default_nation", "nation"], ["postcode"])
     nations_table = check_keys(f"{source}: [nation]", data["nation"], [], data["nation"])
     nations = []
@@ -252,7 +252,6 @@ def expected_entry_year(
         .then(pl.lit(SOURCE_DOB))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    eager = isinstance(frame, pl.DataFrame)
     lazy = frame.lazy()
     if NATION in schema:
         lazy = lazy.drop(NATION)
@@ -270,4 +269,6 @@ def expected_entry_year(
         .drop(_TMP_OVERRIDE, _TMP_COMPUTED, *([] if with_nation else [NATION]))
         .drop(_TMP_OUTWARD, strict=False)
     )
-    return result.collect() if eager else result
+    if isinstance(frame, pl.DataFrame):  # eager in, eager out
+        return result.collect()
+    return result

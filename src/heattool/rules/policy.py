@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -111,7 +112,7 @@ def _type_asked(test: FieldTest) -> str | None:
     return _value_type(test.value)
 
 
-def _merge_uses(uses) -> dict[str, str | None]:
+def _merge_uses(uses: Iterable[tuple[str, str | None]]) -> dict[str, str | None]:
     merged: dict[str, str | None] = {}
     for name, kind in uses:
         merged[name] = merged.get(name) or kind
@@ -143,13 +144,13 @@ def parse_condition(where: str, value: Any) -> Condition:
     return AllOf(parts_parsed) if name == "all" else AnyOf(parts_parsed)
 
 
-def _parse_parts(where: str, name: str, parts: list) -> tuple[Condition, ...]:
+def _parse_parts(where: str, name: str, parts: list[Any]) -> tuple[Condition, ...]:
     if not parts:
         raise BadPolicy(f"{where}: '{name}' must be a non-empty list of conditions")
     return tuple(parse_condition(f"{where}: {name}[{i}]", part) for i, part in enumerate(parts))
 
 
-def _parse_test(where: str, table: dict) -> FieldTest:
+def _parse_test(where: str, table: dict[str, Any]) -> FieldTest:
     check_keys(where, table, ["field"], TEST_OPS)
     name = table["field"]
     if not isinstance(name, str) or not name.strip():
@@ -393,6 +394,8 @@ def _parse_rule(source: str, number: int, entry: Any) -> Rule:
     action = entry["action"]
     if action not in ACTIONS:
         raise BadPolicy(f"{where}: action {describe(action)} is not one of {', '.join(ACTIONS)}")
+    period: Period | None
+    anchors: tuple[Anchor, ...]
     if action == "keep":
         extra = [key for key in ("period", "anchor") if key in entry]
         if extra:
@@ -415,10 +418,13 @@ def _parse_rule(source: str, number: int, entry: Any) -> Rule:
 
 def _check_reachable(source: str, rule: Rule, earlier: list[Rule]) -> None:
     """A rule after a condition-less rule for all of its kinds could never match."""
+    catch_all: Rule | None = None
     for kind in rule.kinds:
         catch_all = next((r for r in earlier if r.condition is None and r.applies_to(kind)), None)
         if catch_all is None:
             return
+    if catch_all is None:  # no kinds (which parsing refuses)
+        return
     raise BadPolicy(
         f"{source}: rule '{rule.name}' can never match: rule '{catch_all.name}' before it "
         "has no condition and takes every record of its kinds; move it last"

@@ -24,11 +24,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import polars as pl
 
 from heattool.errors import BadPolicy, HeattoolError, InvalidData
-from heattool.rules.calendar import AnnualDate, Period, map_days
+from heattool.rules.calendar import AnnualDate, Period, int_bounds, map_days
 from heattool.rules.policy import (
     BOOL,
     DATE,
@@ -66,6 +67,8 @@ _OWN_EXPIRY = "__own_expiry"  # a fallen record's expiry under its rule alone (f
 _FELL_WORDS = "__fell_words"  # how it fell, for the reason: its place in `fell_texts`
 # "Never expires" inside the history: keep rules, and records with no anchor date (undated).
 _FOREVER = dt.date(9999, 12, 31)
+# A data type as Polars takes one: a class (pl.Date) or an instance (pl.Datetime("us")).
+_DType: TypeAlias = pl.DataType | type[pl.DataType]
 
 _DTYPES = {
     BOOL: (pl.Boolean,),
@@ -76,6 +79,12 @@ _DTYPES = {
 }
 
 
+def _period(rule: Rule) -> Period:
+    """The period of a rule that is not `keep` (the policy gives each such rule one)."""
+    assert rule.period is not None, f"rule '{rule.name}' ({rule.action}) has no period"
+    return rule.period
+
+
 class _DayText:
     """Dates as ISO text (2026-09-01) for the reasons, from a table of every day from the
     earliest to the latest of the given columns: a gather per date rather than formatting it,
@@ -83,11 +92,11 @@ class _DayText:
 
     def __init__(self, frame: pl.DataFrame, columns: list[str]):
         days = [frame.get_column(name).cast(pl.Int32) for name in columns]
-        lows = [d.min() for d in days if d.null_count() < len(d)]
+        bounds = [b for b in map(int_bounds, days) if b is not None]  # the columns not all null
         self.table: pl.Series | None = None
-        self.first = min(lows) if lows else 0
-        last = max((d.max() for d in days if d.null_count() < len(d)), default=self.first)
-        if lows and last - self.first < max(frame.height, 1 << 16):
+        self.first = min(low for low, _ in bounds) if bounds else 0
+        last = max((high for _, high in bounds), default=self.first)
+        if bounds and last - self.first < max(frame.height, 1 << 16):
             span = pl.int_range(self.first, last + 1, dtype=pl.Int32, eager=True)
             self.table = span.cast(pl.Date).cast(pl.String)
 
@@ -223,7 +232,7 @@ class _Compiler:
             present = (self.column(rule, test.field, DATE) <= self.today).fill_null(False)
             return present if test.value else ~present
         value = self.column(rule, test.field, DATE)
-        since = test.value.before(self.today)
+        since: pl.Expr = test.value.before(self.today)  # a Period: within, older_than
         if test.op == "within":
             return (value >= since).fill_null(False)
         return (value < since).fill_null(False)  # older_than
@@ -257,7 +266,8 @@ class _Compiler:
 
     def anchor(self, rule: Rule) -> tuple[pl.Expr, pl.Expr]:
         """The first present anchor date and the words naming it."""
-        dates, names = [], pl.lit(None, dtype=pl.String)
+        dates: list[pl.Expr] = []
+        names = pl.lit(None, dtype=pl.String)
         for anchor in reversed(rule.anchors):
             if isinstance(anchor, DateAnchor):
                 date = self.column(rule, anchor.column, DATE)
@@ -268,7 +278,7 @@ class _Compiler:
             names = pl.when(date.is_not_null()).then(pl.lit(anchor.words())).otherwise(names)
         return pl.coalesce(dates), names
 
-    def by_rule(self, values: list[pl.Expr], dtype: pl.DataType) -> pl.Expr:
+    def by_rule(self, values: list[pl.Expr], dtype: _DType) -> pl.Expr:
         """The value of the rule that decided each record."""
         result = pl.lit(None, dtype=dtype)
         for index in reversed(range(len(values))):
@@ -314,7 +324,7 @@ class _Compiler:
         once per distinct (rule, anchor) pair rather than once per record."""
         anchor = pl.col("anchor_on")
         expiries = [
-            pl.lit(None, dtype=pl.Date) if rule.action == "keep" else rule.period.after(anchor)
+            pl.lit(None, dtype=pl.Date) if rule.action == "keep" else _period(rule).after(anchor)
             for rule in self.policy.rules
         ]
         expires_on = self.by_rule(expiries, pl.Date)
@@ -360,12 +370,12 @@ class _Compiler:
         leaves = [name for name, _ in self.leaves.values()]
         inputs = dict.fromkeys([*leaves, *clocks, *anchors, _RULE, "expires_on"])
         records = judged.lazy().select(*inputs).filter(fell).collect()
-        fell = self.history(records, reasons)
+        history = self.history(records, reasons)
         return (
             judged.lazy()
             .with_columns(
-                judged.get_column(name).scatter(rows, fell.get_column(name))
-                for name in fell.columns
+                judged.get_column(name).scatter(rows, history.get_column(name))
+                for name in history.columns
             )
             .collect()
         )
@@ -380,8 +390,10 @@ class _Compiler:
         """
         rules = len(self.policy.rules)
         days = judged.get_column("anchor_on").cast(pl.Int32)
-        first, last = days.min(), days.max()
-        if first is not None and (last - first + 1) * rules <= max(judged.height, 1 << 16):
+        bounds = int_bounds(days)  # None: no record has an anchor date
+        most = max(judged.height, 1 << 16)  # the rows a table of pairs may have
+        if bounds is not None and (bounds[1] - bounds[0] + 1) * rules <= most:
+            first, last = bounds
             span = pl.int_range(first, last + 1, dtype=pl.Int32, eager=True).cast(pl.Date)
             pairs = pl.DataFrame({"anchor_on": span}).join(
                 pl.DataFrame({_RULE: pl.int_range(rules, dtype=pl.Int32, eager=True)}),
@@ -467,7 +479,7 @@ class _Compiler:
         own = [  # each rule's own expiry; forever for a keep rule or a record with no anchor date
             pl.lit(_FOREVER).alias(f"__own{i}")
             if rule.action == "keep"
-            else map_days(anchors.get_column(f"__own{i}"), rule.period.after).fill_null(_FOREVER)
+            else map_days(anchors.get_column(f"__own{i}"), _period(rule).after).fill_null(_FOREVER)
             for i, rule in enumerate(rules)
         ]
         eves = [  # the day before each switch day
@@ -518,11 +530,11 @@ class _Compiler:
         last = pl.max_horizontal(pl.when(g).then(d) for g, d in zip(gave, days, strict=True))
         which = pl.lit(None, dtype=pl.Int32)
         for index in reversed(range(len(clocks))):
-            chosen = gave[index] & (days[index] == last)
-            which = pl.when(chosen).then(pl.lit(index, pl.Int32)).otherwise(which)
+            gave_last = gave[index] & (days[index] == last)
+            which = pl.when(gave_last).then(pl.lit(index, pl.Int32)).otherwise(which)
         lazy = lazy.with_columns(which.alias("__which"))
 
-        def chosen(columns: list[pl.Expr], dtype: pl.DataType) -> pl.Expr:
+        def chosen(columns: list[pl.Expr], dtype: _DType) -> pl.Expr:
             result = pl.lit(None, dtype=dtype)
             for index in reversed(range(len(columns))):
                 result = pl.when(pl.col("__which") == index).then(columns[index]).otherwise(result)
@@ -532,21 +544,25 @@ class _Compiler:
         eves = [pl.col(f"__eve{i}") for i in range(len(clocks))]
         fell_on = chosen(days, pl.Date)
         fallen = expiry > own
-        facts = lazy.select(
-            expiry.alias("expires_on"),
-            pl.when(fallen).then(own).alias(_OWN_EXPIRY),
-            fallen.alias("__fallen"),
-            fell_on.alias("__fell_on"),
-            chosen(eves, pl.Date).alias("__eve"),
-            chosen(before, pl.Int32).alias("__from"),
-            pl.col("__which"),
-            *(pl.col(f"__own{i}") for i in range(len(self.policy.rules))),
-        ).with_columns(self.own_of(pl.col("__from")).alias("__ended"))
-        facts = facts.with_columns(  # the old rule's end, only when it came before the fall
-            pl.when(pl.col("__ended") < pl.col("__fell_on"))
-            .then(pl.col("__ended"))
-            .alias("__ended")
-        ).collect()
+        facts = (
+            lazy.select(
+                expiry.alias("expires_on"),
+                pl.when(fallen).then(own).alias(_OWN_EXPIRY),
+                fallen.alias("__fallen"),
+                fell_on.alias("__fell_on"),
+                chosen(eves, pl.Date).alias("__eve"),
+                chosen(before, pl.Int32).alias("__from"),
+                pl.col("__which"),
+                *(pl.col(f"__own{i}") for i in range(len(self.policy.rules))),
+            )
+            .with_columns(self.own_of(pl.col("__from")).alias("__ended"))
+            .with_columns(  # the old rule's end, only when it came before the fall
+                pl.when(pl.col("__ended") < pl.col("__fell_on"))
+                .then(pl.col("__ended"))
+                .alias("__ended")
+            )
+            .collect()
+        )
         # Many records fell alike: each distinct fall is written once, and a record keeps the
         # number of its sentence (`_FELL_WORDS`, in `self.fell_texts`).
         how = ["__from", "__which", "__fell_on", "__eve", "__ended", "expires_on"]
@@ -703,9 +719,9 @@ def evaluate_policy(
     lazy = records.lazy()
     inputs = [c for c in lazy.collect_schema().names() if c not in RESULT_COLUMNS]
     compiler = _Compiler(policy, lazy.collect_schema(), as_of, kind)
-    judged = lazy.with_columns(compiler.leaf_columns()).with_columns(compiler.rule_index())
-    judged = judged.with_columns(compiler.decided(reasons))
-    judged = compiler.with_dates(judged.collect(), reasons)
+    decided = lazy.with_columns(compiler.leaf_columns()).with_columns(compiler.rule_index())
+    decided = decided.with_columns(compiler.decided(reasons))
+    judged = compiler.with_dates(decided.collect(), reasons)
     reason = compiler.reason(judged) if reasons else pl.lit(None, dtype=pl.String)
     result = (
         judged.lazy()
@@ -738,10 +754,15 @@ def type_table(policy: Policy, table: pl.DataFrame, source: str = "input") -> pl
     `postcode`), an uploaded value overriding it.
     """
     from heattool.rules.entry_year import YEAR, expected_entry_year
-    from heattool.schemas.parse import parse_bool, parse_date, parse_float, parse_year
+    from heattool.schemas.parse import Parser, parse_bool, parse_date, parse_float, parse_year
 
     table = table.rename({name: name.strip() for name in table.columns})
-    parsers = {DATE: parse_date, BOOL: parse_bool, INT: parse_year, FLOAT: parse_float}
+    parsers: dict[str, Parser] = {
+        DATE: parse_date,
+        BOOL: parse_bool,
+        INT: parse_year,
+        FLOAT: parse_float,
+    }
     wanted = dict(policy.fields())
     if YEAR in wanted:
         wanted.setdefault("date_of_birth", DATE)

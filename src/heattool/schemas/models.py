@@ -24,7 +24,8 @@ EARLIEST_ENTRY_YEAR = 1950
 LATEST_ENTRY_YEAR_AHEAD = 20
 
 
-def _text(*, required: bool = False, **metadata: str) -> pa.Field:
+def _text(*, required: bool = False, **metadata: str) -> Any:
+    """A text field: `pa.Field`, typed Any as it is, to stand for the column's value."""
     return pa.Field(nullable=not required, metadata=metadata or None)
 
 
@@ -42,7 +43,9 @@ def _unique(data: PolarsData) -> pl.LazyFrame:
     return pl.LazyFrame({data.key: unique})
 
 
-def _shared_check(field: str, name: str) -> Callable[[Callable[..., pl.LazyFrame]], Any]:
+def _shared_check(
+    field: str, name: str
+) -> Callable[[Callable[..., pl.LazyFrame]], classmethod[Any, Any, Any]]:
     """`pa.check(field, name=name)` for a check that more than one model inherits.
 
     Pandera takes a check's `name` away the first time a model is built from it, so a second
@@ -50,7 +53,7 @@ def _shared_check(field: str, name: str) -> Callable[[Callable[..., pl.LazyFrame
     given the finding code for its name too.
     """
 
-    def decorate(function: Callable[..., pl.LazyFrame]) -> Any:
+    def decorate(function: Callable[..., pl.LazyFrame]) -> classmethod[Any, Any, Any]:
         function.__name__ = name
         return pa.check(field, name=name)(function)
 

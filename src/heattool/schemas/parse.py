@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any, Protocol, overload
 
 import polars as pl
 
@@ -160,15 +162,28 @@ def parse_bool(text: pl.Series) -> pl.Series:
     return text.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
 
 
-def _series_too(parser: Callable[[pl.Expr], pl.Expr]) -> Callable:
+class ExprOrSeriesParser(Protocol):
+    """A parser that reads an expression, or a Series as a Series (`_series_too`)."""
+
+    @overload
+    def __call__(self, text: pl.Expr, /) -> pl.Expr: ...
+    @overload
+    def __call__(self, text: pl.Series, /) -> pl.Series: ...
+
+
+def _series_too(parser: Callable[[pl.Expr], pl.Expr]) -> ExprOrSeriesParser:
     """Let an expression parser take a Series too (the retention rules parse Series)."""
 
-    @functools.wraps(parser)
+    @overload
+    def parse(text: pl.Expr) -> pl.Expr: ...
+    @overload
+    def parse(text: pl.Series) -> pl.Series: ...
     def parse(text: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
         if isinstance(text, pl.Series):
             return text.to_frame("t").select(parser(pl.col("t"))).to_series().alias(text.name)
         return parser(text)
 
+    functools.update_wrapper(parse, parser)  # as @functools.wraps(parser), which hides overloads
     return parse
 
 
@@ -217,7 +232,8 @@ def code_values(name: str) -> dict[str, str]:
 
 def _code_rows(name: str) -> list[dict[str, str]]:
     path = resources.files("heattool.schemas").joinpath("codes", f"{name}.csv")
-    with path.open(encoding="utf-8", newline="") as handle:
+    # Traversable.open is typed without the newline= it takes: wrap its bytes ourselves.
+    with io.TextIOWrapper(path.open("rb"), encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -275,7 +291,7 @@ class ColumnParser:
         return None
 
 
-def parser_for(dtype: str, metadata: dict | None) -> ColumnParser:
+def parser_for(dtype: str, metadata: dict[str, Any] | None) -> ColumnParser:
     """The parser for a column of this Pandera dtype and field metadata."""
     metadata = metadata or {}
     if "codes" in metadata:

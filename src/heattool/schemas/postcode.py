@@ -10,6 +10,7 @@ Royal Mail allows in each position.
 from __future__ import annotations
 
 import csv
+import io
 from functools import cache
 from importlib import resources
 
@@ -60,7 +61,8 @@ def postcode_areas() -> tuple[dict[str, str], ...]:
     the numbers known never to be used, so that no real postcode is refused.
     """
     path = resources.files("heattool.schemas").joinpath("codes", "postcode_areas.csv")
-    with path.open(encoding="utf-8", newline="") as handle:
+    # Traversable.open is typed without the newline= it takes: wrap its bytes ourselves.
+    with io.TextIOWrapper(path.open("rb"), encoding="utf-8", newline="") as handle:
         return tuple(csv.DictReader(handle))
 
 

@@ -137,7 +137,7 @@ def validate_table(
     import pandera.polars
 
     from heattool.schemas.models import MODELS
-    from heattool.schemas.parse import clean_text, parser_for
+    from heattool.schemas.parse import Parser, clean_text, parser_for
 
     as_of = as_of or dt.date.today()
     header = map_headers(raw.headers, kind, aliases)
@@ -153,7 +153,9 @@ def validate_table(
     else:
         text = text.clear()
 
-    exprs, passes, errors = [], {}, {}
+    exprs: list[pl.Expr] = []
+    passes: dict[str, Parser] = {}  # the columns read by a pass of their own (`series`)
+    errors: dict[str, str] = {}
     for name in columns:
         dtype = schema.columns[name].dtype.type
         if name not in header.columns:
@@ -162,21 +164,19 @@ def validate_table(
         parser = parser_for(str(schema.columns[name].dtype), schema.columns[name].metadata)
         expression = parser.expression(text[name], dtype)
         if expression is None:
+            assert parser.series is not None  # a parser with no expression reads the Series
             passes[name] = parser.series
         exprs.append(pl.lit(None, dtype=dtype).alias(name) if expression is None else expression)
         if parser.error:
             errors[name] = parser.error
+
+    def read(name: str, parse: Parser) -> pl.Series:
+        return parse(text[name]).cast(schema.columns[name].dtype.type).alias(name)
+
     # The passes that need whole Series (dates, postcodes) run beside the one parallel select:
     # their string work is mostly single-threaded, so this keeps both cores busy.
     with concurrent.futures.ThreadPoolExecutor(max(1, len(passes))) as pool:
-        done = {
-            name: pool.submit(
-                lambda fn=fn, name=name: (
-                    fn(text[name]).cast(schema.columns[name].dtype.type).alias(name)
-                )
-            )
-            for name, fn in passes.items()
-        }
+        done = {name: pool.submit(read, name, fn) for name, fn in passes.items()}
         typed = text.select(INDEX, *exprs)
         typed = typed.with_columns(future.result() for future in done.values())
     parts = []
@@ -264,7 +264,9 @@ def _with_fixes(found: pl.DataFrame, typed: pl.DataFrame) -> pl.DataFrame:
     return found
 
 
-def _describe(found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: dict) -> pl.DataFrame:
+def _describe(
+    found: pl.DataFrame, raw: RawTable, header: HeaderMap, letters: dict[str, str]
+) -> pl.DataFrame:
     """Add row, cell, original heading, the cell's text and the message to each finding."""
     if found.is_empty():
         return pl.DataFrame(schema=FINDING_SCHEMA)
