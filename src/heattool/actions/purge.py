@@ -18,7 +18,12 @@ from heattool.rules.deletion import DUE, reads_identity
 from heattool.rules.policy import Policy, policy_sha256
 from heattool.rules.retention import evaluate_policy
 from heattool.store import Store, people
-from heattool.store.erasure import Receipt, default_receipt_path, erase_people
+from heattool.store.erasure import (
+    Receipt,
+    ReceiptNotWritten,
+    default_receipt_path,
+    erase_people,
+)
 
 PLAN_COLUMNS = ["heat_id", "member", "kind", "ref", "rule", "status"]
 
@@ -147,11 +152,15 @@ def purge(
                 partial.unlink(missing_ok=True)
             raise
         assert written is not None
+        # Committed: a receipt that cannot be written is an error that says how to write it.
         try:
             written.result()
-        except BaseException:  # committed, but the receipt could not be written: say so
+        except Exception as exc:
             partial.unlink(missing_ok=True)
-            raise
-        install(partial, final)  # refuses a symbolic link at the receipt's name
+            raise ReceiptNotWritten(done, exc) from exc
+        try:
+            install(partial, final)  # refuses a symbolic link at the receipt's name
+        except Exception as exc:  # the receipt stays under its partial name
+            raise ReceiptNotWritten(done, exc) from exc
         outcome.receipt_path = final
     return outcome

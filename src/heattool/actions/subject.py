@@ -14,7 +14,13 @@ from heattool.errors import HeattoolError
 from heattool.io.writers import DOCUMENT_SUFFIXES, check_output_path, write_json
 from heattool.schemas.postcode import normalise_postcode
 from heattool.store import Store, people
-from heattool.store.erasure import Receipt, default_receipt_path, erase_people, held_about
+from heattool.store.erasure import (
+    Receipt,
+    ReceiptNotWritten,
+    default_receipt_path,
+    erase_people,
+    held_about,
+)
 
 
 @dataclass
@@ -169,5 +175,8 @@ def erase(
             store, who, event="erase", details={"reason": "erasure request"}, suppress=True
         )
         path = receipt or default_receipt_path(store, "erasure-receipt")
+    try:
         write_json(done.document(), path)
+    except Exception as exc:  # committed, but the receipt could not be written: say so
+        raise ReceiptNotWritten(done, exc) from exc
     return Erased(done, path)

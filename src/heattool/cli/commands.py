@@ -550,6 +550,46 @@ def subject_erase(
     render.render_erased(render.stdout(), done)
 
 
+@handles_errors
+def receipt(
+    ctx: typer.Context,
+    event_id: Annotated[
+        int | None,
+        typer.Argument(
+            metavar="[EVENT]",
+            help="The deletion's audit event (purge and erase print it); default the latest.",
+            show_default=False,
+        ),
+    ] = None,
+    member: MemberFilterOption = None,
+    db: DbOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the receipt here; default beside the store."),
+    ] = None,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Write a deletion's receipt again, from the audit trail.
+
+    Purge and erase keep the whole receipt in the audit event of the deletion: if a run stopped
+    after the deletion was committed but before its receipt file was written, this writes it.
+
+    Examples:
+
+        heattool receipt
+
+        heattool receipt 42 --out receipt-42.json
+    """
+    from heattool.actions.receipt import reissue
+    from heattool.store import key_from_env
+
+    done = reissue(db, key_from_env(), event_id, member=member, out=out)
+    if output_format is OutputFormat.json:
+        render.emit_json({"audit_event_id": done.receipt.event_id, "receipt": str(done.path)})
+    else:
+        render.render_reissued(render.stdout(), done)
+
+
 # -- track requests and the calendar ----------------------------------------------------------
 
 

@@ -21,10 +21,12 @@ from rich.table import Table
 from rich.text import Text
 
 from heattool import __version__
+from heattool.clock import utc_text
 
 if TYPE_CHECKING:
     from heattool.actions.load import ImportReport
     from heattool.actions.purge import PurgeOutcome
+    from heattool.actions.receipt import Reissued
     from heattool.actions.retention import Retention
     from heattool.actions.subject import Erased, Withdrawn
     from heattool.actions.track_request import TrackResult
@@ -336,6 +338,17 @@ def render_erased(console: Console, done: Erased) -> None:
         console,
         f"erased {done.receipt.heat_ids[0]}: {sum(done.receipt.rows_deleted.values())} rows "
         f"deleted; receipt in {done.path}",
+    )
+
+
+def render_reissued(console: Console, done: Reissued) -> None:
+    receipt = done.receipt
+    say(
+        console,
+        f"receipt of audit event {receipt.event_id} ({receipt.event}, "
+        f"{utc_text(receipt.deleted_at)}, {receipt.people} "
+        f"{'person' if receipt.people == 1 else 'people'}) written to "
+        f"{done.path}",
     )
 
 

@@ -9,6 +9,7 @@ ref).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from heattool.clock import utc_now, utc_text
+from heattool.errors import HeattoolError, first_line
 from heattool.schemas import PERSON_KINDS
 from heattool.store.people import PEOPLE_SCHEMA
 from heattool.store.store import Store
@@ -110,6 +112,17 @@ class Receipt:
         }
 
 
+class ReceiptNotWritten(HeattoolError):
+    """A deletion was committed but its receipt file could not be written."""
+
+    def __init__(self, receipt: Receipt, cause: BaseException) -> None:
+        super().__init__(
+            f"the deletion is done and committed (audit event {receipt.event_id}), but its "
+            f"receipt could not be written: {first_line(cause)}; write it with "
+            f"heattool receipt {receipt.event_id} --out FILE"
+        )
+
+
 def default_receipt_path(store: Store, name: str) -> Path:
     """Where a receipt goes when none is named: beside the store, stamped to the microsecond."""
     return store.folder / f"heattool-{name}-{utc_now():%Y%m%dT%H%M%S%f}.json"
@@ -161,6 +174,9 @@ def erase_people(
             table: int(store.scalar(f"DELETE FROM {table} WHERE {predicate}"))
             for table, predicate in PERSONAL_TABLES.items()
         }
+        # The whole receipt is in the audit trail, so that it can be written again (`receipt_of`)
+        # if the run stops between the commit and the receipt's file.
+        store.add_to_audit(event_id, {"rows_deleted": rows_deleted})
     return Receipt(
         event=event,
         event_id=event_id,
@@ -169,6 +185,53 @@ def erase_people(
         rows_deleted=rows_deleted,
         by_member_kind=by_member_kind,
         heat_ids=people["heat_id"],  # in the order given: sorting a million cost 0.2 s
+        details=details,
+    )
+
+
+DELETIONS = ("purge", "erase")  # the audit events that carry a receipt
+
+
+def receipt_of(store: Store, event_id: int | None, member: str | None = None) -> Receipt:
+    """The receipt of a deletion, from the audit trail: audit event `event_id`, or the latest
+    deletion (of `member`, if given)."""
+    con = store.con
+    if event_id is None:
+        found = con.execute(
+            f"""SELECT event_id FROM audit_events WHERE event IN {DELETIONS}
+                AND ($member IS NULL OR member = $member) ORDER BY event_id DESC LIMIT 1""",
+            {"member": member},
+        ).fetchone()
+        if found is None:
+            whose = f" of {member}" if member else ""
+            raise HeattoolError(f"the audit trail has no deletion{whose}: no receipt to write")
+        event_id = int(found[0])
+    row = con.execute(
+        "SELECT event, event_at, details FROM audit_events WHERE event_id = ?",
+        [event_id],
+    ).fetchone()
+    if row is None:
+        raise HeattoolError(f"the audit trail has no event {event_id}")
+    event, event_at, details_text = row
+    if event not in DELETIONS:
+        raise HeattoolError(f"audit event {event_id} is {event!r}, not a deletion: no receipt")
+    details: dict[str, Any] = json.loads(details_text or "{}")
+    by_member_kind = details.pop("by_member_and_kind", [])
+    if member is not None and {m["member"] for m in by_member_kind} - {member}:
+        raise HeattoolError(f"audit event {event_id} is not a deletion of {member} alone")
+    heat_ids = con.execute(
+        """SELECT heat_id::VARCHAR AS heat_id FROM audit_records
+           WHERE event_id = ? AND change = 'erased' ORDER BY rowid""",
+        [event_id],
+    ).pl()["heat_id"]
+    return Receipt(
+        event=event,
+        event_id=event_id,
+        deleted_at=event_at,
+        people=int(details.pop("people", heat_ids.len())),
+        rows_deleted=details.pop("rows_deleted", {}),
+        by_member_kind=by_member_kind,
+        heat_ids=heat_ids,
         details=details,
     )
 

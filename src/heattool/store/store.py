@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import stat
@@ -315,17 +316,19 @@ class Store:
         details: dict[str, Any] | None = None,
         heat_ids_sql: str | None = None,
         heat_ids_params: list[Any] | None = None,
+        at: dt.datetime | None = None,
     ) -> int:
         """Record an event: counts and hashes in details, heat_ids from a query; never names.
 
-        heat_ids_sql selects (heat_id, change) rows to attach to the event.
+        heat_ids_sql selects (heat_id, change) rows to attach to the event; `at` is its time
+        (default now, UTC).
         """
         event_id = int(self.scalar("SELECT nextval('audit_event_seq')"))
         self.con.execute(
             "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 event_id,
-                utc_now(),
+                at or utc_now(),
                 event,
                 member,
                 batch_id,
@@ -341,6 +344,13 @@ class Store:
                 heat_ids_params or [],
             )
         return event_id
+
+    def add_to_audit(self, event_id: int, details: dict[str, Any]) -> None:
+        """Add keys to an event's details, in the transaction that recorded it."""
+        self.con.execute(
+            "UPDATE audit_events SET details = json_merge_patch(details, ?) WHERE event_id = ?",
+            [json.dumps(details, default=str), event_id],
+        )
 
     def next_batch_id(self) -> int:
         return int(self.scalar("SELECT nextval('batch_id_seq')"))
