@@ -164,3 +164,13 @@ def test_an_unknown_member_is_exit_2(invoke, db):
     result = invoke("calendar", "--db", db, "--member", "SUSSEX")
     assert result.exit_code == 2
     assert "has no records of member SUSSEX; it holds" in result.stderr
+
+
+@pytest.mark.parametrize("year", [1900, 2599, 2600, 2999])
+def test_every_year_the_option_allows_has_its_days(invoke, year):
+    """--year takes 1900-2999; the last working day of October is found in every one."""
+    result = invoke("calendar", "--year", str(year), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    days = [dt.date.fromisoformat(d["date"]) for d in json.loads(result.stdout)["dates"]]
+    october = [d for d in days if d.month == 10]
+    assert october and all(d.year == year and d.weekday() < 5 for d in october)

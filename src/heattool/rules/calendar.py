@@ -144,9 +144,8 @@ class AnnualDate:
         """This day in one year, e.g. the track-data deadline for 2026."""
         if isinstance(self.day, int):
             return dt.date(year, self.month, self.day)
-        # A Date, so a date, but None outside FIRST_YEAR-LAST_YEAR (`in_year`), which the callers
-        # do not expect: `heattool calendar --year 2600` fails on it.
-        return cast(dt.date, pl.select(self.in_year(pl.lit(year), holidays)).item())
+        # One year: computed, not looked up, so that a year outside the table has its day too.
+        return cast(dt.date, pl.select(self._computed_in_year(pl.lit(year), holidays)).item())
 
 
 def map_days(dates: pl.Series, function: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
