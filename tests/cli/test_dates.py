@@ -241,3 +241,31 @@ def test_random_text_in_number_and_date_cells_is_never_an_internal_error(
         *columns.values(), "dob-in-future", "implausible-age", "end-before-start",
         "negative-hours", "missing-value",
     }  # fmt: skip
+
+
+# -- numbers with commas ------------------------------------------------------------------------
+
+
+def test_a_comma_is_a_thousands_separator_only_in_groups_of_three():
+    assert numbers("1,500", "12,345.5", "10,000,000", "-1,000") == [1500, 12345.5, 1e7, -1000]
+    # a decimal comma, or commas out of place, is an invalid number: never read as 15 or 150
+    assert numbers("1,5", "1,50", "1,5000", ",500", "1,,500", "1500,") == [None] * 6
+
+
+@given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=99))
+def test_a_number_with_thousands_commas_reads_as_written(whole, cents):
+    assert numbers(f"{whole:,}.{cents:02d}") == [float(f"{whole}.{cents:02d}")]
+
+
+def test_hours_with_a_decimal_comma_are_reported_at_their_cell(invoke, tmp_path):
+    path = tmp_path / "activities.csv"
+    path.write_text(
+        "Activity Ref,Name,Activity Type,Start Date,Hours\n"
+        "A1,Visit,Campus visit,01/10/2025,\"1,5\"\nA2,Talk,Campus visit,01/10/2025,\"1,500\"\n",
+        "utf-8",
+    )
+    result = invoke("validate", path, "--as-of", AS_OF, "--format", "json")
+    assert result.exit_code == 1
+    assert [(row, column, code) for row, column, code, _ in findings(result)] == [
+        (2, "Hours", "invalid-number")
+    ]

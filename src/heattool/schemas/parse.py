@@ -191,12 +191,14 @@ def _series_too(parser: Callable[[pl.Expr], pl.Expr]) -> ExprOrSeriesParser:
 def parse_float(text: pl.Expr) -> pl.Expr:
     """A number written in digits 0-9, with an optional sign, decimal point and thousands commas.
 
-    Not `NaN`, `inf`, `1e3` or `1e309` (which Polars' cast would read as NaN, infinity, 1000 and
-    infinity), nor digits of other scripts: all of these are null, an invalid number.
+    Commas only in groups of three (`1,500`): a decimal comma (`1,5`) is an invalid number, not
+    15. Not `NaN`, `inf`, `1e3` or `1e309` (which Polars' cast would read as NaN, infinity, 1000
+    and infinity), nor digits of other scripts: all of these are null, an invalid number.
     """
-    plain = text.str.replace_all(",", "")
-    number = plain.cast(pl.Float64, strict=False)
-    written = plain.str.contains(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+    written = text.str.contains(
+        r"^[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)$"
+    )
+    number = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
     return pl.when(written & number.is_finite()).then(number)
 
 
