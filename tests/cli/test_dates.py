@@ -261,7 +261,7 @@ def test_hours_with_a_decimal_comma_are_reported_at_their_cell(invoke, tmp_path)
     path = tmp_path / "activities.csv"
     path.write_text(
         "Activity Ref,Name,Activity Type,Start Date,Hours\n"
-        "A1,Visit,Campus visit,01/10/2025,\"1,5\"\nA2,Talk,Campus visit,01/10/2025,\"1,500\"\n",
+        'A1,Visit,Campus visit,01/10/2025,"1,5"\nA2,Talk,Campus visit,01/10/2025,"1,500"\n',
         "utf-8",
     )
     result = invoke("validate", path, "--as-of", AS_OF, "--format", "json")
