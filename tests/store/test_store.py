@@ -329,11 +329,10 @@ def test_a_full_disk_mid_import_is_one_line_and_leaves_the_store_as_before(
     assert query(db, "SELECT count(*) FROM import_batches") == [(4,)]
 
 
-def test_an_import_that_fails_to_commit_to_a_new_store_leaves_it_empty(
+def test_an_import_that_fails_to_commit_to_a_new_store_leaves_no_store(
     invoke, tmp_path, monkeypatch
 ):
-    """If the load cannot commit, a store the import made holds no records (its tables, made by
-    the migrations that commit before the load, stay)."""
+    """If the load cannot commit, the store the import made (migrated apart) is removed."""
     from heattool.actions import load
 
     real_load = load._load_file
@@ -347,8 +346,23 @@ def test_an_import_that_fails_to_commit_to_a_new_store_leaves_it_empty(
     result = invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db)
     assert result.exit_code == 2
     assert "nothing was changed" in result.stderr
-    for table in ("members", "students", "import_batches", "audit_records"):
-        assert query(db, f"SELECT count(*) FROM {table}") == [(0,)], table
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_aborted_import_into_a_new_store_leaves_no_store(invoke, tmp_path):
+    upload = tmp_path / "students.csv"
+    upload.write_text("Student Ref,Forename,Date of Birth\nS1,Al,31/02/2009\n", "utf-8")
+    db = tmp_path / "new.duckdb"
+    result = invoke("import", upload, "-m", "KENT", "--db", db, "--on-invalid", "abort")
+    assert result.exit_code == 1
+    assert not db.exists() and not db.with_name("new.duckdb.wal").exists()
+    (_rejects,) = tmp_path.glob("new-rejects-*.csv")  # the rows to fix are still written
+    # a store that was there already stays, as it was
+    assert invoke("import", EXAMPLES / "students.csv", "-m", "KENT", "--db", db).exit_code == 0
+    students = query(db, "SELECT count(*) FROM students")
+    result = invoke("import", upload, "-m", "KENT", "--db", db, "--on-invalid", "abort")
+    assert result.exit_code == 1
+    assert query(db, "SELECT count(*) FROM students") == students
 
 
 def _big_students(path, rows: int) -> None:

@@ -164,7 +164,41 @@ def import_paths(
     except BaseException:
         _close_opened(opening)
         raise
+    created = target_to_open != MEMORY and not Path(target_to_open).exists()
     store = opened if opened is not None else Store.open(target_to_open, key, migrate=False)
+    try:
+        report, files = _load(
+            store, results, member, now, target, dry_run, on_invalid, allow_previously_erased
+        )
+    except BaseException:
+        if created:  # a new store that loaded nothing is not left behind
+            Store.remove(Path(target_to_open))
+        raise
+    if created and not report.loaded:
+        Store.remove(Path(target_to_open))
+    # Written once the load is committed (or rolled back): a failed commit writes none.
+    report.encrypted = key is not None
+    if report.rejected and write_rejects and (rejects_out is not None or not dry_run):
+        rejected = [f for f in files if f.rejected]
+        for file in rejected:
+            path = _rejects_path(file.path, rejects_out, len(rejected), target, member, now)
+            write_frame(file.result.rejected_rows(), path)
+            report.rejects_paths.append(path)
+    return report
+
+
+def _load(
+    store: Store,
+    results: list[ValidationResult],
+    member: str,
+    now: dt.datetime,
+    target: Path | str,
+    dry_run: bool,
+    on_invalid: str,
+    allow_previously_erased: bool,
+) -> tuple[ImportReport, list[FileImport]]:
+    """Load the validated uploads into the store in one transaction, and close it."""
+    target_to_open = store.path
     with store:
         # Migrations commit on their own, before the load: in one transaction with a large
         # INSERT ... ORDER BY, DuckDB 1.5.5 could not see the rows just inserted. A dry run on
@@ -182,15 +216,7 @@ def import_paths(
                 _load_file(store, file, member, now, allow_previously_erased)
             report.loaded = not dry_run and not (on_invalid == "abort" and report.rejected)
             tx.commit = report.loaded
-    # Written once the load is committed (or rolled back): a failed commit writes none.
-    report.encrypted = key is not None
-    if report.rejected and write_rejects and (rejects_out is not None or not dry_run):
-        rejected = [f for f in files if f.rejected]
-        for file in rejected:
-            path = _rejects_path(file.path, rejects_out, len(rejected), target, member, now)
-            write_frame(file.result.rejected_rows(), path)
-            report.rejects_paths.append(path)
-    return report
+    return report, files
 
 
 def _open_beside(target: Path | str | None, key: str | None) -> Store | None:

@@ -176,6 +176,17 @@ class Store:
             with contextlib.suppress(OSError):  # kept if DuckDB left anything in it
                 _spill_folder(Path(self.path)).rmdir()
 
+    @staticmethod
+    def remove(path: Path) -> None:
+        """Remove a closed store's files: the store, its write-ahead log and its spill folder.
+
+        Only for a store this run created and that holds nothing of anyone's.
+        """
+        for file in (path, Path(f"{path}.wal")):
+            file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            _spill_folder(path).rmdir()
+
     def __enter__(self) -> Store:
         return self
 
