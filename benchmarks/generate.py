@@ -62,7 +62,6 @@ AREAS = [
     "EC", "WC", "B", "M", "L", "LS", "S", "NE", "BS", "CF", "SA", "LL", "NP", "G", "EH", "AB",
     "DD", "KY", "IV", "BT", "BT", "TD", "OX", "CB", "NR", "PL", "EX", "YO", "HU",
 ]  # fmt: skip
-CENTRAL_LONDON = ["EC", "WC", "W", "SW", "E", "N"]  # districts such as SW1A, EC1V, W1D
 INWARD_LETTERS = list("ABDEFGHJLNPQRSTUWXYZ")
 SCHOOLS = [
     "Canterbury Academy", "Simon Langton Girls' Grammar School", "The Archbishop's School",
@@ -105,25 +104,55 @@ def choice(pool: list, n: int, seed: int) -> pl.Series:
     return pl.Series(pool).sample(n, with_replacement=True, seed=seed)
 
 
+def outward_codes() -> pl.DataFrame:
+    """Every outward code the generator writes: for each area in AREAS, up to 20 of the district
+    numbers it really uses, and its lettered districts (SW1A, EC4M), from the same data file that
+    validation checks against, so that every generated postcode can exist."""
+    from heattool.schemas.postcode import DISTRICT_LETTER, postcode_areas
+
+    rows = {row["area"]: row for row in postcode_areas()}
+    codes: dict[str, list[str]] = {}
+    for area in dict.fromkeys(AREAS):
+        row, found = rows[area], []
+        if row["districts"]:
+            low, _, high = row["districts"].partition("-")
+            found += [str(d) for d in range(max(int(low), 1), int(high or low) + 1)][:20]
+        if row["lettered"]:
+            low, _, high = row["lettered"].partition("-")
+            letters = DISTRICT_LETTER[len(area)]
+            found += [f"{d}{x}" for d in range(int(low), int(high or low) + 1) for x in letters][
+                :20
+            ]
+        codes[area] = found
+    return (
+        pl.DataFrame({"area": list(codes), "district": list(codes.values())})
+        .explode("district")
+        .with_columns(pick=pl.int_range(pl.len()).over("area"))
+    )
+
+
 def postcodes(n: int, seed: int) -> pl.Series:
     """Real-looking UK postcodes written the ways people write them: case and spacing vary."""
-    frame = pl.DataFrame(
-        {
-            "area": choice(AREAS, n, seed),
-            "district": choice(list(range(1, 21)), n, seed + 1),
-            "suffix": choice(list("ABCEHJKMNPRVWXY"), n, seed + 2),
-            "digit": choice(list(range(10)), n, seed + 3),
-            "l1": choice(INWARD_LETTERS, n, seed + 4),
-            "l2": choice(INWARD_LETTERS, n, seed + 5),
-            "form": choice([*[0] * 12, 1, 1, 1, 2, 2, 3, 4, 5], n, seed + 6),
-        }
+    outwards = outward_codes()
+    counts = outwards.group_by("area").agg(options=pl.len())
+    frame = (
+        pl.DataFrame(
+            {
+                "area": choice(AREAS, n, seed),
+                "draw": choice(list(range(1000)), n, seed + 1),
+                "digit": choice(list(range(10)), n, seed + 3),
+                "l1": choice(INWARD_LETTERS, n, seed + 4),
+                "l2": choice(INWARD_LETTERS, n, seed + 5),
+                "form": choice([*[0] * 12, 1, 1, 1, 2, 2, 3, 4, 5], n, seed + 6),
+            }
+        )
+        .with_row_index("_order")
+        .join(counts, on="area")
+        .with_columns(pick=pl.col("draw") % pl.col("options"))
+        .join(outwards, on=["area", "pick"])
+        .sort("_order")
     )
-    central = pl.col("area").is_in(CENTRAL_LONDON) & (pl.col("district") <= 2)
-    district = (
-        pl.when(central)
-        .then(pl.format("1{}", pl.col("suffix")))
-        .otherwise(pl.col("district").cast(pl.String))
-    )
+    district = pl.col("district")
     outward = pl.concat_str(pl.col("area"), district)
     inward = pl.concat_str(pl.col("digit").cast(pl.String), pl.col("l1"), pl.col("l2"))
     form = pl.col("form")
