@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +13,33 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DATA = Path(__file__).resolve().parent / "data"
 HEAT_TOML = (ROOT / "src" / "heattool" / "rules" / "heat.toml").read_text("utf-8")
+# The clean example uploads, one of each kind.
+UPLOADS = [EXAMPLES / f"{k}.csv" for k in ("activities", "students", "attendance", "ambassadors")]
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """A clean CSV upload's data rows, as the csv module reads them (its own headings)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], headings: list[str]) -> Path:
+    """Write rows (dicts keyed by `headings`) as a UTF-8 CSV upload; returns the path."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=headings)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def copy_store(template: Path, folder: Path) -> Path:
+    """A copy of a closed store file (and its log, if any) in `folder`, to change freely."""
+    target = folder / template.name
+    shutil.copyfile(template, target)
+    wal = Path(f"{template}.wal")
+    if wal.exists():
+        shutil.copyfile(wal, Path(f"{target}.wal"))
+    return target
 
 
 class FailingCommit:
