@@ -120,6 +120,11 @@ def add_people(store, kind: str, rows: list[dict]) -> list[str]:
     frame = pl.DataFrame(
         records, schema_overrides={k: v for k, v in SCHEMA.items() if k in records[0]}
     )
+    if "school_nation" not in frame.columns:  # as the importer derives it (rules/entry_year.py)
+        from heattool.rules.entry_year import default_entry_year_rules, schooling_nation
+
+        nation = schooling_nation(frame.schema, default_entry_year_rules())
+        frame = frame.with_columns(nation.alias("school_nation"))
     for member in frame["member"].unique():
         store.ensure_member(member)
     store.con.register("new_people", frame.rename({"ref": REF[kind]}))

@@ -428,7 +428,8 @@ def test_stored_entry_years_are_those_of_the_rules_for_every_kind_of_postcode(in
     from heattool.schemas.validate import validate_file
 
     postcodes = ["td12 1aa", "TD151AA", " g1 1aa ", "GL1 1AA", "bt7 1nn", "EH1  1AA", "CT1 2EH",
-                 "GIR 0AA", "", "not a postcode", "ZE2 9ZZ", "KA10 6AB"]  # fmt: skip
+                 "GIR 0AA", "", "not a postcode", "ZE2 9ZZ", "KA10 6AB", "cf10 3at", "CH5 1AB",
+                 "CH1 4BJ", "SY231AA"]  # fmt: skip
     rows = "".join(
         f"S{n:02d}{month},Ann,Lee,01/0{month}/2008,{postcode},Yes\n"
         for n, postcode in enumerate(postcodes)
@@ -440,14 +441,43 @@ def test_stored_entry_years_are_those_of_the_rules_for_every_kind_of_postcode(in
     assert json.loads(result.stdout)["files"][0]["rejected"] == 2
     stored = query(
         db,
-        "SELECT student_ref, expected_he_entry_year, entry_year_label, entry_year_source "
-        "FROM students ORDER BY student_ref",
+        "SELECT student_ref, expected_he_entry_year, entry_year_label, entry_year_source, "
+        "school_nation FROM students ORDER BY student_ref",
     )
     valid = validate_file(upload).valid_frame()  # validated alone, then the general rule
-    expected = expected_entry_year(valid).sort("student_ref")
+    expected = expected_entry_year(valid, with_nation=True).sort("student_ref")
     assert stored == list(
         expected.select(
-            "student_ref", "expected_he_entry_year", "entry_year_label", "entry_year_source"
+            "student_ref",
+            "expected_he_entry_year",
+            "entry_year_label",
+            "entry_year_source",
+            "entry_year_nation",  # stored as the nation of schooling
         ).iter_rows()
     )
-    assert len(stored) == 22 and len({year for _, year, _, _ in stored}) == 2
+    assert len(stored) == 30 and len({year for _, year, _, _, _ in stored}) == 2
+    assert {nation for *_, nation in stored} == {"England", "Scotland", "Northern Ireland", "Wales"}
+
+
+def test_the_nation_of_schooling_is_stored_and_follows_the_row(invoke, db, tmp_path):
+    """An explicit nation wins, else the postcode; a changed row gets its nation again."""
+    header = STUDENT_HEADER.replace("Postcode,", "Postcode,Nation,")
+    first = write(
+        tmp_path / "a.csv",
+        header + "S1,Ann,Lee,01/06/2008,CF10 3AT,,Yes\n"
+        "S2,Bob,Lee,01/06/2008,CT1 2EH,Wales,Yes\n"
+        "S3,Cat,Lee,01/06/2008,CH5 1AB,,Yes\n"
+        "S4,Dan,Lee,01/06/2008,CH1 4BJ,,Yes\n",
+    )
+    assert invoke("import", first, "-m", "KENT", "--db", db).exit_code == 0
+    nations = "SELECT student_ref, school_nation FROM students ORDER BY 1"
+    assert query(db, nations) == [
+        ("S1", "Wales"),
+        ("S2", "Wales"),
+        ("S3", "Wales"),
+        ("S4", "England"),
+    ]
+    moved = write(tmp_path / "b.csv", header + "S1,Ann,Lee,01/06/2008,EH1 1YZ,,Yes\n")
+    result = invoke("import", moved, "-m", "KENT", "--db", db)
+    assert "0 inserted, 1 updated" in result.stdout
+    assert query(db, nations)[0] == ("S1", "Scotland")

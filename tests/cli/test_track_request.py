@@ -444,6 +444,15 @@ def test_no_store_is_exit_2_and_creates_none(invoke, tmp_path):
         ("window = { offsets = [] }", "offsets must be a list of whole numbers"),
         ("notices = { students = ['heat_privacy_notice'] }", "notices for 'students'"),
         ("colour = 'blue'", "unknown key 'colour'"),
+        (
+            'nations = ["Englnd"]',
+            "nation 'Englnd' is not one of England, Wales, Northern Ireland, Scotland",
+        ),
+        ('nations = ["england"]', "nation 'england' is not one of England, Wales"),
+        ('nations = ["ENG"]', "nation 'ENG' is not one of England, Wales"),
+        ('nations = ["England", "England"]', "nations lists a nation twice"),
+        ("nations = []", "nations must list some of England, Wales, Northern Ireland, Scotland"),
+        ('nations = "England"', "nations must list some of England"),
     ],
 )
 def test_a_bad_track_table_exits_3_naming_file_target_and_reason(
@@ -560,3 +569,228 @@ def test_the_sql_writer_neutralises_exactly_what_write_csv_does(values):
         assert pl.read_csv(by_sql, infer_schema=False).equals(
             pl.read_csv(by_polars, infer_schema=False)
         )
+
+
+# --- NPD is England's: the nation of schooling -------------------------------------------------
+
+# Every one of them enters HE in 2026 by their nation's cut-off (born 10 May 2008), so only the
+# nation tells them apart.
+PUPILS = [
+    ("E1", "CT1 2EH", "", "England"),
+    ("E2", "CH1 4BJ", "", "England"),  # Chester
+    ("E3", "EH1 1YZ", "England", "England"),  # the upload's nation wins over the postcode
+    ("W1", "CF10 3AT", "", "Wales"),
+    ("W2", "CT1 2EH", "Wales", "Wales"),
+    ("W3", "CH5 1AB", "", "Wales"),  # Deeside: a Welsh district of the Chester area
+    ("S1", "EH1 1YZ", "", "Scotland"),
+    ("N1", "BT7 1NN", "", "Northern Ireland"),
+]
+
+
+@pytest.fixture
+def pupils(invoke, tmp_path):
+    """A store of the PUPILS, loaded by `heattool import`."""
+    db = tmp_path / "heattool.duckdb"
+    upload = tmp_path / "pupils.csv"
+    upload.write_text(
+        "Student Ref,Forename,Surname,Date of Birth,Postcode,Nation,Permission to Track\n"
+        + "".join(f"{ref},Ann,Lee,10/05/2008,{pc},{nation},Yes\n" for ref, pc, nation, _ in PUPILS),
+        encoding="utf-8",
+    )
+    loaded = invoke("import", upload, "-m", "KENT", "--db", db)
+    assert loaded.exit_code == 0, loaded.stderr
+    assert query(db, "SELECT DISTINCT expected_he_entry_year FROM students") == [(2026,)]
+    return db
+
+
+def test_an_npd_request_leaves_out_pupils_schooled_outside_england(invoke, pupils, tmp_path):
+    out, listed = tmp_path / "npd-2026.csv", tmp_path / "fix.csv"
+    result = invoke(
+        "track-request", "--target", "npd", "--year", "2026", "--db", pupils,
+        "--out", out, "--excluded-out", listed,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        lines[0] == "npd track request for 2026 (entry year 2026 or 2028): 3 records (3 students)"
+    )
+    assert lines[4:7] == [
+        "excluded: 5",
+        "  not-in-npd-nation  5",
+        f"  excluded records listed in {listed}",
+    ]
+    stored = dict(query(db := pupils, "SELECT heat_id::VARCHAR, student_ref FROM students"))
+    assert sorted(stored[r["heat_id"]] for r in file_rows(out)) == ["E1", "E2", "E3"]
+    assert sorted((r["ref"], r["reason"], r["all_reasons"]) for r in file_rows(listed)) == [
+        (ref, "not-in-npd-nation", "not-in-npd-nation")
+        for ref, *_, nation in sorted(PUPILS)
+        if nation != "England"
+    ]
+    manifest = json.loads(Path(f"{out}.manifest.json").read_text("utf-8"))
+    assert manifest["nations"] == ["England"]
+    assert manifest["excluded"]["not-in-npd-nation"] == 5 and manifest["excluded_total"] == 5
+    assert manifest["records"] == 3
+    details = json.loads(
+        query(db, "SELECT details FROM audit_events WHERE event = 'track-request'")[0][0]
+    )
+    assert details["excluded"]["not-in-npd-nation"] == 5
+
+
+def test_a_hesa_request_takes_pupils_of_every_nation(invoke, pupils, tmp_path):
+    out = tmp_path / "hesa-2026.csv"
+    result = request(invoke, pupils, out)
+    assert result.exit_code == 0, result.stderr
+    assert "8 records (8 students)" in result.stdout.splitlines()[0]
+    assert "excluded: 0" in result.stdout.splitlines()
+    assert "not-in-npd-nation" not in result.stdout
+    manifest = json.loads(Path(f"{out}.manifest.json").read_text("utf-8"))
+    assert manifest["nations"] is None and "not-in-npd-nation" not in manifest["excluded"]
+
+
+def test_the_calendar_counts_only_pupils_schooled_in_england_as_trackable_for_npd(invoke, pupils):
+    result = invoke("calendar", "--year", "2026", "--as-of", "2026-03-01", "--db", pupils)
+    assert result.exit_code == 0, result.stderr
+    assert "  trackable for npd 2026 (entry year 2026 or 2028): 3 (5 excluded)" in result.stdout
+    assert "  trackable for hesa 2026 (entry years 2015 to 2026): 8 (0 excluded)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"postcode": "EH1 1YZ"}, "not-in-npd-nation"),
+        ({"postcode": "BT7 1NN"}, "not-in-npd-nation"),
+        ({"postcode": "CF10 3AT"}, "not-in-npd-nation"),
+        ({"postcode": "SY23 3FL"}, "not-in-npd-nation"),
+        ({"nation": "Wales"}, "not-in-npd-nation"),
+        ({"nation": "Scotland", "postcode": None}, "missing-postcode"),  # tried before the nation
+        ({"nation": "Scotland", "permission_to_track": False}, "no-permission"),
+        ({"postcode": "EH1 1YZ", "expected_he_entry_year": 2027}, "not-in-npd-nation"),
+        ({"nation": "England", "postcode": "EH1 1YZ"}, None),
+        ({"postcode": "CH1 4BJ"}, None),
+        ({"postcode": None}, "missing-postcode"),  # no postcode, no nation: England's default
+        ({"school_nation": None}, "not-in-npd-nation"),  # an unknown nation is never sent
+    ],
+)
+def test_the_npd_reason_and_its_place_in_the_order(store, change, reason):
+    assert reason_of(store, "students", change, target="npd") == reason
+
+
+@pytest.mark.parametrize("postcode", ["EH1 1YZ", "BT7 1NN", "CF10 3AT", "CH5 1AB"])
+def test_hesa_takes_every_nation(store, postcode):
+    assert reason_of(store, "students", {"postcode": postcode}) is None
+
+
+def test_all_reasons_name_the_nation_too(store, tmp_path):
+    add_people(store, "students", [{"ref": "S1", "postcode": "EH1 1YZ", "forename": None}])
+    listed = tmp_path / "x.csv"
+    track_request(store, POLICY, "npd", 2026, dry_run=True, excluded_out=listed)
+    assert [(r["reason"], r["all_reasons"]) for r in file_rows(listed)] == [
+        ("missing-forename", "missing-forename; not-in-npd-nation")
+    ]
+
+
+def test_the_policy_names_the_nations_a_target_covers():
+    assert POLICY.tracks["npd"].nations == ("England",)
+    assert POLICY.tracks["hesa"].nations == ()
+    assert "not-in-npd-nation" in POLICY.tracks["npd"].reason_codes()
+    assert "not-in-npd-nation" not in POLICY.tracks["hesa"].reason_codes()
+
+
+def test_a_policy_may_send_other_nations(invoke, pupils, tmp_path):
+    path = policy_with_track(
+        tmp_path,
+        '[track.npd]\nkinds = ["students"]\nrequired = ["forename"]\n'
+        'nations = ["England", "Wales"]\nwindow = { offsets = [0] }\n',
+    )
+    result = invoke(
+        "track-request", "--target", "npd", "--year", "2026", "--db", pupils, "--dry-run",
+        "--policy", path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "6 records" in result.stdout.splitlines()[0]
+    assert "  not-in-npd-nation  2" in result.stdout.splitlines()
+
+
+def test_a_policy_with_an_unknown_nation_is_refused(invoke, pupils, tmp_path):
+    track = HEAT_TOML.split("# Track requests", 1)[1].replace(
+        'nations = ["England"]', 'nations = ["England", "Cornwall"]'
+    )
+    path = policy_with_track(tmp_path, "# Track requests" + track)
+    result = invoke(
+        "track-request", "--target", "npd", "--year", "2026", "--db", pupils, "--dry-run",
+        "--policy", path,
+    )  # fmt: skip
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"error: {path}: [track.npd]: nation 'Cornwall' is not one of England, Wales, "
+        "Northern Ireland, Scotland\n"
+    )
+    assert query(pupils, "SELECT count(*) FROM track_batches") == [(0,)]
+
+
+# The nations an upload's pupil is schooled in, written out by hand to check the store against:
+# a readable nation column, else the postcode's, else England.
+NATION_NAMES = {"England": "England", "Wales": "Wales", "Cymru": "Wales", "NI": "Northern Ireland",
+                "Scotland": "Scotland", "Northern Ireland": "Northern Ireland"}  # fmt: skip
+POSTCODE_NATIONS = {"CT1 2EH": "England", "CH1 4BJ": "England", "TD15 1AA": "England",
+                    "BF1 3AA": "England", "CF10 3AT": "Wales", "CH5 1AB": "Wales",
+                    "SY23 3FL": "Wales", "EH1 1YZ": "Scotland", "TD1 1AB": "Scotland",
+                    "BT7 1NN": "Northern Ireland"}  # fmt: skip
+ALL_NATIONS = ["England", "Wales", "Scotland", "Northern Ireland"]
+pupil = st.fixed_dictionaries(
+    {
+        "member": st.sampled_from(MEMBERS),
+        "postcode": st.sampled_from([*POSTCODE_NATIONS, None, "BAD"]),
+        "nation": st.sampled_from([None, None, "Atlantis", *NATION_NAMES]),
+        "permission_to_track": st.sampled_from([True, True, False]),
+        "forename": st.sampled_from(["Ann", None]),
+        "expected_he_entry_year": st.sampled_from([None, 2026, 2027, 2028]),
+    }
+)
+
+
+def schooled_in(row: dict) -> str:
+    return NATION_NAMES.get(row["nation"]) or POSTCODE_NATIONS.get(row["postcode"]) or "England"
+
+
+@given(
+    pupils=st.lists(pupil, min_size=1, max_size=25),
+    ambassadors=st.integers(0, 3),
+    nations=st.lists(st.sampled_from(ALL_NATIONS), min_size=1, max_size=4, unique=True),
+    member=st.sampled_from([None, *MEMBERS]),
+)
+def test_npd_sends_only_the_nations_it_covers_and_every_record_has_one_verdict(
+    pupils, ambassadors, nations, member
+):
+    with Store.open(":memory:") as store, tempfile.TemporaryDirectory() as folder:
+        store.migrate()
+        for name in MEMBERS:
+            store.ensure_member(name)
+        ids = add_people(store, "students", pupils)
+        if ambassadors:  # not a kind NPD takes: never sent, never counted
+            add_people(store, "ambassadors", [{"member": m} for m in MEMBERS[:ambassadors]])
+        policy = policy_with_track(
+            Path(folder),
+            '[track.npd]\nkinds = ["students"]\nrequired = ["forename", "postcode"]\n'
+            f"nations = {json.dumps(nations)}\nwindow = {{ offsets = [0, 2] }}\n",
+        )
+        out, listed = Path(folder) / "n.csv", Path(folder) / "x.csv"
+        result = track_request(
+            store, load_policy(policy), "npd", 2026, member=member, out=out, excluded_out=listed
+        )
+        considered = [
+            (row, h)
+            for row, h in zip(pupils, ids, strict=True)
+            if member is None or row["member"] == member
+        ]
+        sent = {r["heat_id"] for r in file_rows(out)}
+        assert sent <= {h for row, h in considered if schooled_in(row) in nations}
+        assert result.records + result.excluded_total == len(considered)
+        assert result.records == len(sent)
+        assert sum(result.excluded.values()) == len(file_rows(listed))
+        assert {r["heat_id"] for r in file_rows(listed)} == {h for _, h in considered} - sent
+        # and the nation is the only reason a pupil of a covered nation is not excluded for
+        for row in file_rows(listed):
+            reasons = row["all_reasons"].split("; ")
+            heat_row = next(r for r, h in considered if h == row["heat_id"])
+            assert ("not-in-npd-nation" in reasons) == (schooled_in(heat_row) not in nations)

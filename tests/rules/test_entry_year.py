@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import polars as pl
@@ -16,6 +17,7 @@ from heattool.rules.entry_year import (
     load_entry_year_rules,
 )
 from heattool.schemas.postcode import POSTCODE_PATTERN, normalise_postcodes
+from tests.helpers import DATA
 
 D = dt.date
 CUTOFFS = {  # nation -> (month, day of the cut-off, entry year offset on/after it)
@@ -90,7 +92,23 @@ def test_day_before_and_day_of_each_cutoff(nation, dob, year):
         ("TD12 4AB", "England"),
         ("TD15 1AB", "England"),
         ("BT7 1NN", "Northern Ireland"),
-        ("CF10 3AT", "England"),  # Wales: the same cut-off as England, and the same default
+        ("CF10 3AT", "Wales"),
+        ("LD1 5LG", "Wales"),
+        ("LL57 2DG", "Wales"),
+        ("NP20 2BP", "Wales"),
+        ("SA2 8PP", "Wales"),
+        ("CH1 4BJ", "England"),  # Chester
+        ("CH4 8AA", "England"),
+        ("CH5 1AB", "Wales"),  # Deeside: a Welsh district of the Chester area
+        ("ch51ab", "Wales"),
+        ("CH8 7AA", "Wales"),
+        ("CH9 1AA", "England"),
+        ("SY14 1AA", "England"),
+        ("SY15 6AA", "Wales"),
+        ("SY23 3FL", "Wales"),  # Aberystwyth
+        ("SY25 6AA", "Wales"),
+        ("SY1 1AA", "England"),  # Shrewsbury: SY1 is not SY15
+        ("C1 1AA", "England"),  # no such area, and not CF or CH
         ("BF1 3AA", "England"),
         ("not a postcode", "England"),
         (None, "England"),
@@ -98,6 +116,26 @@ def test_day_before_and_day_of_each_cutoff(nation, dob, year):
 )
 def test_nation_from_postcode_area(postcode, nation):
     assert one(D(2008, 6, 1), postcode=postcode)["entry_year_nation"] == nation
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ('also_districts = ["ch5"]', "also_districts must be outward codes such as 'CH5'"),
+        ('also_districts = "CH5"', "also_districts must be outward codes such as 'CH5'"),
+        ('also_districts = ["CF10"]', "also_districts 'CF10' is in an area the entry already has"),
+    ],
+)
+def test_bad_also_districts_are_a_bad_policy(tmp_path, entry, reason):
+    path = tmp_path / "rules_entry.toml"
+    path.write_text(
+        'default_nation = "England"\n'
+        "[nation.England]\ncutoff = { month = 9, day = 1 }\non_or_after = 19\n"
+        "[nation.Wales]\ncutoff = { month = 9, day = 1 }\non_or_after = 19\n"
+        f'[[postcode]]\nnation = "Wales"\nareas = ["CF"]\n{entry}\n'
+    )
+    with pytest.raises(BadPolicy, match=rf"rules_entry.toml: postcode entry 1: {reason}"):
+        load_entry_year_rules(path)
 
 
 def test_a_scottish_postcode_moves_a_spring_birthday_a_year_earlier():
@@ -231,3 +269,49 @@ def test_validated_postcodes_give_the_same_years_without_the_pattern(rows):
     general = expected_entry_year(accepted, with_nation=True)
     fast = expected_entry_year(accepted, with_nation=True, canonical_postcodes=True)
     assert fast.equals(general)
+
+
+def _real_postcodes() -> list[str]:
+    lines = (DATA / "real_postcodes.txt").read_text("utf-8").splitlines()
+    return [line.split("  ")[0].strip() for line in lines if line and not line.startswith("#")]
+
+
+WELSH_BORDER = ["CH5 1AB", "CH7 1YA", "SY15 6AA", "SY25 6AA", "CH1 1AB", "SY14 8AA", "SY10 7AA"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_real_postcodes() + WELSH_BORDER + ["BF1 3AA"]) | st.none(),
+            st.none() | st.sampled_from(["England", "Wales", "Cymru", "Scotland", "Atlantis"]),
+            st.dates(D(1940, 1, 1), D(2030, 12, 31)),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_telling_wales_from_england_changes_no_entry_year(rows):
+    """England and Wales share a cut-off: the Welsh postcodes move only the nation, and only
+    from England (the default they fell to before) to Wales."""
+    frame = pl.DataFrame(
+        rows,
+        schema={"postcode": pl.String, "nation": pl.String, "date_of_birth": pl.Date},
+        orient="row",
+    )
+    rules = default_entry_year_rules()
+    before = dataclasses.replace(
+        rules, postcodes=tuple(p for p in rules.postcodes if p.nation != "Wales")
+    )
+    assert len(before.postcodes) == len(rules.postcodes) - 1
+    now = expected_entry_year(frame, rules, with_nation=True)
+    then = expected_entry_year(frame, before, with_nation=True)
+    assert now.drop("entry_year_nation").equals(then.drop("entry_year_nation"))
+    changed = now["entry_year_nation"] != then["entry_year_nation"]
+    assert set(now.filter(changed)["entry_year_nation"]) <= {"Wales"}
+    assert set(then.filter(changed)["entry_year_nation"]) <= {"England"}
+    # only where the postcode decides: no nation column, or one that cannot be read
+    assert set(now.filter(changed)["nation"].fill_null("")) <= {"", "Atlantis"}
+    # and every Welsh postcode did move: the default no longer hides Wales
+    welsh = frame["postcode"].is_in(["CF10 3AT", "SA2 8PP", "CH5 1AB", "SY23 3FL", "SY25 6AA"])
+    unread = frame["nation"].is_null() | (frame["nation"] == "Atlantis")
+    assert (now.filter(welsh & unread)["entry_year_nation"] == "Wales").all()

@@ -94,6 +94,72 @@ def test_a_store_from_schema_version_1_migrates_and_keeps_its_rows(invoke, tmp_p
     ) == [("S0001", dt.date(2025, 10, 10)), ("S0002", None)]
 
 
+def test_migration_7_gives_every_stored_person_their_nation_of_schooling(tmp_path):
+    """Filled by the entry-year rule itself (never a copy of it in SQL): the nation column when
+    it can be read, else the postcode; no entry year changes."""
+    db = tmp_path / "old.duckdb"
+    make_v1_store(db)
+    con = duckdb.connect(str(db))
+    con.execute(
+        "INSERT INTO students (member, student_ref, heat_id, postcode, nation, created_at, "
+        "updated_at, batch_id, expected_he_entry_year) "
+        "SELECT 'KENT', ref, uuid(), postcode, nation, now(), now(), 2, 2027 FROM (VALUES "
+        "('W1', 'CF10 3AT', NULL), ('W2', 'CT1 2EH', 'Wales'), ('W3', 'CH5 1AB', NULL), "
+        "('E1', 'CH1 4BJ', NULL), ('E2', NULL, NULL), ('E3', 'EH1 1YZ', 'ENG'), "
+        "('S1', 'eh11yz', NULL), ('N1', NULL, 'NI'), ('X1', 'G1 1AA', 'Atlantis')) "
+        "AS t(ref, postcode, nation)"
+    )
+    con.execute(
+        "INSERT INTO ambassadors (member, ambassador_ref, heat_id, forename, surname, postcode, "
+        "created_at, updated_at, batch_id) VALUES "
+        "('KENT', 'A1', uuid(), 'Eve', 'Ng', 'SA2 8PP', now(), now(), 2), "
+        "('KENT', 'A2', uuid(), 'Fay', 'Ng', 'BT7 1NN', now(), now(), 2)"
+    )
+    years = con.execute("SELECT student_ref, expected_he_entry_year FROM students").fetchall()
+    con.close()
+    with Store.open(db) as store:
+        assert store.schema_version() == latest_version()
+    assert query(db, "SELECT student_ref, school_nation FROM students ORDER BY 1") == [
+        ("E1", "England"),
+        ("E2", "England"),  # no postcode, no nation: the default
+        ("E3", "England"),
+        ("N1", "Northern Ireland"),
+        ("S0001", "England"),
+        ("S0002", "England"),
+        ("S1", "Scotland"),
+        ("W1", "Wales"),
+        ("W2", "Wales"),
+        ("W3", "Wales"),
+        ("X1", "Scotland"),  # a nation it cannot read: the postcode decides
+    ]
+    assert query(db, "SELECT ambassador_ref, school_nation FROM ambassadors ORDER BY 1") == [
+        ("A1", "Wales"),
+        ("A2", "Northern Ireland"),
+    ]
+    assert sorted(query(db, "SELECT student_ref, expected_he_entry_year FROM students")) == sorted(
+        years
+    )
+
+
+def test_the_migrations_fill_and_the_importer_agree_on_the_nation(invoke, tmp_path):
+    from heattool.store.people import fill_school_nation
+
+    db = tmp_path / "s.duckdb"
+    assert load_examples(invoke, db).exit_code == 0
+    read = (
+        "SELECT kind, ref, school_nation FROM (SELECT 'students' AS kind, student_ref AS ref, "
+        "school_nation FROM students UNION ALL SELECT 'ambassadors', ambassador_ref, "
+        "school_nation FROM ambassadors) ORDER BY ALL"
+    )
+    imported = query(db, read)
+    assert {n for *_, n in imported} == {"England", "Wales", "Scotland", "Northern Ireland"}
+    with Store.open(db) as store, store.transaction():
+        store.con.execute("UPDATE students SET school_nation = NULL")
+        store.con.execute("UPDATE ambassadors SET school_nation = NULL")
+        fill_school_nation(store)
+    assert query(db, read) == imported
+
+
 def test_refs_of_people_are_stored_uncompressed_so_deleting_them_is_fast(tmp_path):
     """DuckDB fetches a deleted row's key one row at a time; from FSST-compressed refs that was
     20x slower (migration 0004). The hint must survive reopening the store and new rows."""

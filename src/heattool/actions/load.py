@@ -16,11 +16,12 @@ from heattool.clock import file_stamp, utc_now
 from heattool.errors import HeattoolError, UnknownKind
 from heattool.findings import CODES, message
 from heattool.io.writers import check_output_path, write_frame
-from heattool.rules.entry_year import LABEL, SOURCE, YEAR, expected_entry_year
+from heattool.rules.entry_year import LABEL, NATION, SOURCE, YEAR, expected_entry_year
 from heattool.schemas import PERSON_KINDS, REF_COLUMNS, member_code
 from heattool.schemas.headers import kind_columns
 from heattool.schemas.validate import INDEX, ROW, ValidationResult, column_letter, validate_file
 from heattool.store import MEMORY, Store, loading, resolve_db_path
+from heattool.store.people import SCHOOL_NATION
 
 LOAD_ORDER = ("activities", "students", "ambassadors", "attendance")  # referenced kinds first
 ON_INVALID = ("reject", "abort")
@@ -111,7 +112,7 @@ class ImportReport:
         }
 
 
-ENTRY_YEAR_COLUMNS = (YEAR, LABEL, SOURCE)
+ENTRY_YEAR_COLUMNS = (YEAR, LABEL, SOURCE, SCHOOL_NATION)
 
 
 def import_paths(
@@ -241,7 +242,8 @@ def _entry_year(kind: str, typed: pl.DataFrame) -> pl.DataFrame:
     """
     if kind not in PERSON_KINDS:
         return typed
-    return expected_entry_year(typed, canonical_postcodes=True)
+    derived = expected_entry_year(typed, canonical_postcodes=True, with_nation=True)
+    return derived.rename({NATION: SCHOOL_NATION})  # the nation whose cut-off it used
 
 
 def _validate(

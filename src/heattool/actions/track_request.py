@@ -48,6 +48,7 @@ class TrackResult:
     previous: dict[str, Any] | None = None  # the last request for this target and year
     excluded_out: Path | None = None
     reason_order: list[str] = field(default_factory=list)
+    nations: list[str] | None = None  # the nations of schooling the target covers; None: all
 
     @property
     def excluded_total(self) -> int:
@@ -60,6 +61,7 @@ class TrackResult:
             "year": self.year,
             "member": self.member,
             "window": self.window,
+            "nations": self.nations,
             "file": self.out.name if self.out else None,
             "format": self.file_format,
             "sha256": self.file_sha256,
@@ -118,6 +120,7 @@ def track_request(
             out=out,
             file_format=file_format,
             reason_order=chosen.reason_codes(),
+            nations=list(chosen.nations) or None,
         )
         for who, kind, reason, n in request.counts():
             if reason is None:

@@ -630,8 +630,9 @@ def track_request(
     """Write the file of records to send for tracking, with its manifest, and record the batch.
 
     Eligible: permission to track, not withdrawn, the policy's required fields (names, date of
-    birth, a valid postcode) and, for ambassadors, both privacy notices; with an Expected HE
-    Entry Year in the target's window for --year. The counts of excluded records are shown by
+    birth, a valid postcode) and, for ambassadors, both privacy notices; schooled in a nation
+    the target covers (NPD: England only); with an Expected HE Entry Year in the target's
+    window for --year. The counts of excluded records are shown by
     reason. A second request for the same target and year says what changed since the last.
 
     Examples:

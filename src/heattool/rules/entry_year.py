@@ -46,11 +46,13 @@ class NationCutoff:
 
 @dataclass(frozen=True)
 class PostcodeNation:
-    """Postcode areas schooled in one nation, less whole districts that are not."""
+    """Postcode areas schooled in one nation, less whole districts that are not, and whole
+    districts of other areas that are (`also_districts`)."""
 
     nation: str
     areas: tuple[str, ...]
     except_districts: tuple[str, ...] = ()
+    also_districts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def _parse_rules(source: str, data: dict[str, Any]) -> EntryYearRules:
         raise BadPolicy(f"{source}: postcode must be a list of [[postcode]] tables")
     for number, table in enumerate(entries, 1):
         where = f"{source}: postcode entry {number}"
-        check_keys(where, table, ["nation", "areas"], ["except_districts"])
+        check_keys(where, table, ["nation", "areas"], ["except_districts", "also_districts"])
         if table["nation"] not in known:
             shown = describe(table["nation"])
             raise BadPolicy(f"{where}: nation {shown} is not one of the nations")
@@ -127,7 +129,19 @@ def _parse_rules(source: str, data: dict[str, Any]) -> EntryYearRules:
             isinstance(d, str) and re.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?", d) for d in districts
         ):
             raise BadPolicy(f"{where}: except_districts must be outward codes such as 'TD12'")
-        postcodes.append(PostcodeNation(table["nation"], tuple(areas), tuple(districts)))
+        also = table.get("also_districts", [])
+        if not isinstance(also, list) or not all(
+            isinstance(d, str) and re.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?", d) for d in also
+        ):
+            raise BadPolicy(f"{where}: also_districts must be outward codes such as 'CH5'")
+        for district in also:
+            if re.sub(r"[0-9].*", "", district) in areas:
+                raise BadPolicy(
+                    f"{where}: also_districts '{district}' is in an area the entry already has"
+                )
+        postcodes.append(
+            PostcodeNation(table["nation"], tuple(areas), tuple(districts), tuple(also))
+        )
     return EntryYearRules(default, tuple(nations), tuple(postcodes))
 
 
@@ -161,6 +175,8 @@ def nation_from_outward(outward: pl.Expr, rules: EntryYearRules) -> pl.Expr:
         matches = area.is_in(list(entry.areas))
         if entry.except_districts:
             matches = matches & ~outward.is_in(list(entry.except_districts))
+        if entry.also_districts:
+            matches = matches | outward.is_in(list(entry.also_districts))
         nation = pl.when(matches).then(pl.lit(entry.nation)).otherwise(nation)
     return nation
 

@@ -1,8 +1,9 @@
 """Track targets as policy data: who may be sent for linkage, with which fields, in which years.
 
 A policy's `[track.<target>]` table (`[track.hesa]`, `[track.npd]`) names the record kinds a
-target takes, the fields each record must have, the notices each kind must have been served and
-the window of Expected HE Entry Years for a track year T. README.md ("Rules and retention
+target takes, the fields each record must have, the notices each kind must have been served,
+the nations of schooling it covers (all, unless it names them: NPD is England's) and the window
+of Expected HE Entry Years for a track year T. README.md ("Rules and retention
 policies") documents the format; `heat.toml` holds HEAT's defaults.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from heattool.errors import BadPolicy
 from heattool.rules._toml import check_keys, describe
+from heattool.rules.entry_year import default_entry_year_rules
 
 TRACK_KINDS = ("students", "ambassadors")
 # The fields a target may require, by the kinds that keep them, and the code of their absence.
@@ -24,6 +26,8 @@ REQUIRED_FIELDS = {
     "sex": (("students",), "missing-sex"),
 }
 NOTICE_FIELDS = {"ambassadors": ("heat_privacy_notice", "hesa_privacy_notice")}
+# The reason of a record schooled in a nation the target does not cover (`nations`).
+NOT_IN_NATION = "not-in-npd-nation"
 # Exclusion reasons, in the order they are tried: a record is excluded for the first that holds.
 # The missing-* codes of the required fields come in the policy's order at their place.
 REASON_ORDER = (
@@ -31,6 +35,7 @@ REASON_ORDER = (
     "no-permission",
     "missing-*",
     "invalid-postcode",
+    NOT_IN_NATION,
     "notice-not-served",
     "no-entry-year",
     "outside-window",
@@ -75,6 +80,7 @@ class TrackTarget:
     notices: dict[str, tuple[str, ...]]
     window: Window
     description: str = ""
+    nations: tuple[str, ...] = ()  # the nations of schooling it covers; none named: all
 
     def missing_code(self, field: str) -> str:
         return REQUIRED_FIELDS[field][1]
@@ -87,7 +93,7 @@ class TrackTarget:
                 codes.extend(self.missing_code(f) for f in self.required)
             elif code != "notice-not-served" or self.notices:
                 codes.append(code)
-        return codes
+        return [code for code in codes if code != NOT_IN_NATION or self.nations]
 
 
 def parse_tracks(source: str, table: Any, earliest: int | None) -> dict[str, TrackTarget]:
@@ -99,7 +105,7 @@ def parse_tracks(source: str, table: Any, earliest: int | None) -> dict[str, Tra
 
 def _parse_target(source: str, name: str, entry: Any, earliest: int | None) -> TrackTarget:
     where = f"{source}: [track.{name}]"
-    check_keys(where, entry, ["kinds", "required", "window"], ["notices", "description"])
+    check_keys(where, entry, ["kinds", "required", "window"], ["notices", "description", "nations"])
     kinds = entry["kinds"]
     kinds = [kinds] if isinstance(kinds, str) else kinds
     if not isinstance(kinds, list) or not kinds or not all(k in TRACK_KINDS for k in kinds):
@@ -137,7 +143,23 @@ def _parse_target(source: str, name: str, entry: Any, earliest: int | None) -> T
         {kind: tuple(fields) for kind, fields in notices.items()},
         window,
         description,
+        nations=_parse_nations(where, entry.get("nations")),
     )
+
+
+def _parse_nations(where: str, nations: Any) -> tuple[str, ...]:
+    """The nations of schooling a target covers, by the entry-year rules' names; () is all."""
+    if nations is None:
+        return ()
+    known = [n.nation for n in default_entry_year_rules().nations]
+    if not isinstance(nations, list) or not nations:
+        raise BadPolicy(f"{where}: nations must list some of {', '.join(known)}")
+    for nation in nations:
+        if nation not in known:
+            raise BadPolicy(f"{where}: nation {describe(nation)} is not one of {', '.join(known)}")
+    if len(set(nations)) != len(nations):
+        raise BadPolicy(f"{where}: nations lists a nation twice")
+    return tuple(nations)
 
 
 def _whole(value: Any) -> bool:

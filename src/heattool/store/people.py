@@ -13,6 +13,7 @@ import polars as pl
 
 from heattool.errors import NoSuchPerson
 from heattool.schemas import PERSON_KINDS, REF_COLUMNS
+from heattool.schemas.headers import kind_columns
 from heattool.store.store import Store
 
 # Who a person is. Retention can leave these out and carry ROWID instead (see `identify`).
@@ -133,6 +134,48 @@ def identify(store: Store, unidentified: pl.DataFrame) -> pl.DataFrame:
     at = unidentified.columns.index(ROWID)
     columns = unidentified.columns
     return unidentified.select(*columns[:at], *(found[c] for c in IDENTITY), *columns[at + 1 :])
+
+
+# -- the nation of schooling ----------------------------------------------------------------
+
+SCHOOL_NATION = "school_nation"  # the nation whose school year a person is in
+_NATIONS, _NATIONS_ARROW = "school_nations", "school_nations_arrow"  # rowid -> nation
+_OUTWARD = "_outward"
+
+
+def fill_school_nation(store: Store) -> None:
+    """Set every stored person's `school_nation` by the entry-year rule (rules/entry_year.py).
+
+    The rule is Polars (it is never copied into SQL): each kind's `nation` and postcode are
+    read once, the rule judges them all as one expression, and one UPDATE joins the result back
+    by ROWID, so it runs inside the caller's transaction (migration 0007). The importer sets the
+    column itself on every row it writes.
+    """
+    from heattool.rules.entry_year import default_entry_year_rules, outward_code, schooling_nation
+
+    rules = default_entry_year_rules()
+    for kind in PERSON_KINDS:
+        read = [c for c in ("nation", "postcode") if c in kind_columns(kind)[0]]
+        frame = store.con.sql(f"SELECT rowid AS {ROWID}, {', '.join(read)} FROM {kind}").pl()
+        if frame.is_empty():
+            continue
+        # The outward code once, as a column (the rule reads it several times), by the pattern
+        # that takes a postcode in any form: stores older than today's validation included.
+        nation = schooling_nation(frame.schema, rules, pl.col(_OUTWARD))
+        nations = frame.with_columns(outward_code(pl.col("postcode")).alias(_OUTWARD)).select(
+            ROWID, nation.alias(SCHOOL_NATION)
+        )
+        # Copied first: the join's filter on ROWID, pushed into an Arrow scan, fails on its
+        # text column (pyarrow has no filter for string views).
+        with store.registered(_NATIONS_ARROW, nations):
+            store.con.execute(f"CREATE TEMP TABLE {_NATIONS} AS SELECT * FROM {_NATIONS_ARROW}")
+        try:
+            store.con.execute(
+                f"UPDATE {kind} SET {SCHOOL_NATION} = n.{SCHOOL_NATION} FROM {_NATIONS} AS n "
+                f"WHERE {kind}.rowid = n.{ROWID}"
+            )
+        finally:
+            store.con.execute(f"DROP TABLE {_NATIONS}")
 
 
 # -- one person -----------------------------------------------------------------------------

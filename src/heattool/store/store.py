@@ -230,6 +230,8 @@ class Store:
                 if migration.version <= current:
                     continue
                 self.con.execute(migration.sql)
+                if migration.then is not None:
+                    migration.then(self)
                 self.con.execute(
                     "INSERT INTO schema_version VALUES (?, ?, ?, ?)",
                     [migration.version, migration.description, utc_now(), __version__],

@@ -16,10 +16,10 @@ from typing import Any
 import polars as pl
 
 from heattool import __version__
-from heattool.rules.track import TrackTarget
+from heattool.rules.track import NOT_IN_NATION, TrackTarget
 from heattool.schemas.postcode import POSTCODE_PATTERN
-from heattool.store.exports import write_query
-from heattool.store.people import people_sql
+from heattool.store.exports import sql_text, write_query
+from heattool.store.people import SCHOOL_NATION, people_sql
 from heattool.store.store import Store
 
 CANDIDATES = "track_candidates"  # one request's people by heat_id, with their reasons
@@ -59,6 +59,7 @@ _PERSON_COLUMNS = (
     "withdrawn_on",
     "heat_privacy_notice",
     "hesa_privacy_notice",
+    SCHOOL_NATION,
 )
 
 
@@ -82,6 +83,13 @@ def reason_tests(target: TrackTarget, year: int) -> list[tuple[str, str]]:
             f"{_present('postcode')} AND NOT regexp_matches(postcode, '{pattern}')",
         )
     )
+    if target.nations:
+        # school_nation is the importer's (migration 0007's for older rows), from the one
+        # entry-year rule; unknown is never taken for a covered nation.
+        covered = ", ".join(sql_text(n) for n in target.nations)
+        tests.append(
+            (NOT_IN_NATION, f"{SCHOOL_NATION} IS NULL OR {SCHOOL_NATION} NOT IN ({covered})")
+        )
     if target.notices:
         unserved = " OR ".join(
             f"(kind = '{kind}' AND NOT ({' AND '.join(f'coalesce({n}, false)' for n in notices)}))"

@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from heattool.store.store import Store
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema change: its version number, a short description and its SQL."""
+    """One schema change: its version number, a short description and its SQL.
+
+    `then(store)`, if any, runs right after the SQL in the same transaction.
+    """
 
     version: int
     description: str
     sql: str
+    then: Callable[[Store], None] | None = None
+
+
+def _fill_school_nation(store: Store) -> None:
+    from heattool.store.people import fill_school_nation
+
+    fill_school_nation(store)
+
+
+# What a migration's SQL cannot do: fill a column only heattool's own Polars rules compute
+# (a rule is never copied into SQL), run right after that migration's SQL. Such a step reads
+# and writes only columns that later migrations keep.
+_THEN: dict[int, Callable[[Store], None]] = {7: _fill_school_nation}
 
 
 @cache
@@ -28,7 +49,10 @@ def migrations() -> tuple[Migration, ...]:
         if match:
             found.append(
                 Migration(
-                    int(match.group(1)), match.group(2).replace("_", " "), entry.read_text("utf-8")
+                    int(match.group(1)),
+                    match.group(2).replace("_", " "),
+                    entry.read_text("utf-8"),
+                    _THEN.get(int(match.group(1))),
                 )
             )
     found.sort(key=lambda m: m.version)
