@@ -54,6 +54,8 @@ app.command("purge")(commands.purge)
 app.command("receipt")(commands.receipt)
 app.command("track-request")(commands.track_request)
 app.command("calendar")(commands.calendar)
+app.command("query")(commands.query)
+app.command("export")(commands.export)
 app.command("demo")(commands.demo)
 
 subject_app = typer.Typer(

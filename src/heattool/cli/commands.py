@@ -23,6 +23,7 @@ from heattool.cli.options import (
     FormatOption,
     HeaderRowOption,
     HeatIdArgument,
+    Kind,
     KindOption,
     MemberFilterOption,
     MemberOption,
@@ -30,6 +31,7 @@ from heattool.cli.options import (
     OutputFormat,
     Paths,
     PolicyOption,
+    QueryFormat,
     RefOption,
     RetentionFormat,
     SheetOption,
@@ -588,6 +590,79 @@ def receipt(
         render.emit_json({"audit_event_id": done.receipt.event_id, "receipt": str(done.path)})
     else:
         render.render_reissued(render.stdout(), done)
+
+
+# -- looking at the store ----------------------------------------------------------------------
+
+
+@handles_errors
+def query(
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(metavar="SQL", help="One SELECT statement.")],
+    member: MemberFilterOption = None,
+    db: DbOption = None,
+    output_format: Annotated[
+        QueryFormat,
+        typer.Option("--format", "-f", help="table for people, csv or json for scripts."),
+    ] = QueryFormat.table,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the rows here (.csv, .xlsx, .json, .parquet)."),
+    ] = None,
+) -> None:
+    """Run one read-only SELECT on the store, with DuckDB's SQL.
+
+    The query cannot change the store or read other files; with --member it sees only that
+    member's rows. The audit trail records its sha256 and row count, never its text.
+
+    Examples:
+
+        heattool query "SELECT entry_year_label, count(*) FROM students GROUP BY 1 ORDER BY 1"
+
+        heattool query "FROM attendance" --member KENT --out register.xlsx
+    """
+    from heattool.actions.query import query as run
+    from heattool.io.writers import csv_text
+    from heattool.store import key_from_env
+
+    done = run(db, key_from_env(), sql, member=member, out=out)
+    if out is not None:
+        render.say(render.stdout(), f"{render.plural(done.rows.height, 'row')} written to {out}")
+    elif output_format is QueryFormat.csv:
+        sys.stdout.write(csv_text(done.rows))
+    elif output_format is QueryFormat.json:
+        sys.stdout.write(done.rows.write_json() + "\n")
+    else:
+        render.render_rows(render.stdout(), done.rows)
+
+
+@handles_errors
+def export(
+    ctx: typer.Context,
+    kind: Annotated[Kind, typer.Option("--kind", "-k", help="The kind of records to write.")],
+    member: MemberOption,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The file (.csv, .xlsx, .json, .parquet).")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Write one member's records of one kind to a file, owner-only, audited by its counts.
+
+    Examples:
+
+        heattool export --kind students --member KENT --out kent-students.xlsx
+
+        heattool export --kind attendance --member KENT --out register.parquet
+    """
+    from heattool.actions.export import export as run
+    from heattool.store import key_from_env
+
+    done = run(db, key_from_env(), kind.value, member, out)
+    render.say(
+        render.stdout(),
+        f"{render.plural(done.rows, 'record')} ({done.kind}, member {done.member}) written to "
+        f"{done.out}",
+    )
 
 
 # -- track requests and the calendar ----------------------------------------------------------

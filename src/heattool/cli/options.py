@@ -133,6 +133,12 @@ class RetentionFormat(StrEnum):
     json = "json"
 
 
+class QueryFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
 class TrackFileFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"

@@ -352,6 +352,23 @@ def render_reissued(console: Console, done: Reissued) -> None:
     )
 
 
+SHOWN_ROWS = 50  # a query's table shows this many rows; --out writes them all
+
+
+def render_rows(console: Console, rows: pl.DataFrame) -> None:
+    """A query's rows as a table, every cell literal; the first SHOWN_ROWS of them."""
+    table = Table(pad_edge=False)
+    for name, dtype in rows.schema.items():
+        table.add_column(
+            cell(name), overflow="fold", justify="right" if dtype.is_numeric() else "left"
+        )
+    for row in rows.head(SHOWN_ROWS).iter_rows():
+        table.add_row(*(cell(v) for v in row))
+    console.print(table)
+    more = f", the first {SHOWN_ROWS} shown (--out FILE writes them all)"
+    say(console, plural(rows.height, "row") + (more if rows.height > SHOWN_ROWS else ""))
+
+
 # -- import and summary ------------------------------------------------------------------------
 
 

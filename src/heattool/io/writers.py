@@ -68,6 +68,24 @@ def write_frame(frame: pl.DataFrame, path: Path) -> None:
     _FRAME_WRITERS[path.suffix.lower()](frame, path)
 
 
+def flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with every nested column (list, struct, array) as its JSON text and every binary
+    one as hex, for CSV and Excel, which hold only flat values (a query's rows may be nested)."""
+    nested = [n for n, t in frame.schema.items() if t.is_nested()]
+    binary = [n for n, t in frame.schema.items() if t == pl.Binary]
+    if not nested and not binary:
+        return frame
+    return frame.with_columns(
+        *(
+            pl.when(pl.col(n).is_not_null())
+            .then(pl.struct(pl.col(n).alias("v")).struct.json_encode().str.slice(5).str.head(-1))
+            .alias(n)
+            for n in nested
+        ),
+        *(pl.col(n).bin.encode("hex").alias(n) for n in binary),
+    )
+
+
 def csv_header(names: Sequence[str]) -> bytes:
     """The header line of a formula-safe CSV: each name neutralised, quoted as Polars quotes."""
     if not names:
@@ -84,12 +102,13 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
     """
     with replacing(path, "wb") as handle:
         handle.write(UTF8_BOM + csv_header(frame.columns))
-        excel_safe(frame).write_csv(handle, include_header=False)
+        excel_safe(flat(frame)).write_csv(handle, include_header=False)
 
 
 def csv_text(frame: pl.DataFrame) -> str:
     """The formula-safe CSV of `frame` as text, for standard output (no BOM)."""
-    return csv_header(frame.columns).decode() + excel_safe(frame).write_csv(include_header=False)
+    rows = excel_safe(flat(frame)).write_csv(include_header=False)
+    return csv_header(frame.columns).decode() + rows
 
 
 def write_xlsx(frame: pl.DataFrame, path: Path) -> None:
@@ -107,7 +126,7 @@ def write_xlsx(frame: pl.DataFrame, path: Path) -> None:
             f"sheet ({EXCEL_ROWS - 1} rows of {EXCEL_COLUMNS} columns at most); "
             "write .csv or .parquet instead"
         )
-    safe = excel_safe(frame)
+    safe = excel_safe(flat(frame))
     safe.columns = _unique_headings([safe_text(name) for name in frame.columns])
     options = {
         "strings_to_formulas": False,
