@@ -109,8 +109,14 @@ def test_abort_on_invalid_loads_nothing(tmp_path):
     uploads = [EXAMPLES / "activities.csv", EXAMPLES / "messy_students.csv"]
     report = import_paths(uploads, member="KENT", db=db, as_of=AS_OF, on_invalid="abort")
     assert not report.loaded and report.rejected > 0
-    assert stored(db, "students") == stored(db, "activities") == 0
-    assert query(db, "SELECT count(*) FROM import_batches") == [(0,)]
+    assert not db.exists()  # a new store that loaded nothing is removed
+    # into a store that holds records already, nothing is added
+    import_paths([EXAMPLES / "activities.csv"], member="KENT", db=db, as_of=AS_OF)
+    batches = query(db, "SELECT count(*) FROM import_batches")
+    report = import_paths(uploads, member="KENT", db=db, as_of=AS_OF, on_invalid="abort")
+    assert not report.loaded
+    assert stored(db, "students") == 0
+    assert query(db, "SELECT count(*) FROM import_batches") == batches
 
 
 def test_an_unknown_on_invalid_or_an_unreadable_upload_writes_no_store(tmp_path):

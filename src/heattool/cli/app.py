@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from heattool import __version__
 from heattool.cli import commands
-from heattool.cli.failures import State, silence_stdout
+from heattool.cli.failures import State, fail, silence_stdout
 
 app = typer.Typer(
     name="heattool",
@@ -37,13 +38,43 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Settings file (TOML); default $HEATTOOL_CONFIG, else ./heattool.toml if there.",
+        ),
+    ] = None,
 ) -> None:
     """Validate, store, retain and track HEAT outreach-participant records.
 
     Exit codes: 0 valid, 1 invalid data, 2 usage error or unreadable input,
     3 bad policy or configuration, 4 internal error.
     """
-    ctx.obj = State(debug=debug)
+    from heattool.errors import HeattoolError
+    from heattool.io.config import load_config
+
+    try:
+        settings = load_config(config)
+    except HeattoolError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    ctx.obj = State(debug=debug, config=settings)
+    # A setting of heattool.toml (or, without one, of the environment) is every command's
+    # default for the option of its name; a flag still wins.
+    given = {n: str(s.value) for n, s in settings.settings.items() if s.value is not None}
+    ctx.default_map = _defaults(ctx.command, given)
+
+
+def _defaults(command: Any, given: dict[str, str]) -> dict[str, Any]:
+    """Click's default map: for each sub-command, the given values of the options it has."""
+    found: dict[str, Any] = {}
+    for name, sub in getattr(command, "commands", {}).items():
+        if hasattr(sub, "commands"):
+            found[name] = _defaults(sub, given)
+        else:
+            options = {p.name for p in sub.params if p.param_type_name == "option"}
+            found[name] = {k: v for k, v in given.items() if k in options}
+    return found
 
 
 app.command("validate")(commands.validate)
@@ -56,6 +87,7 @@ app.command("track-request")(commands.track_request)
 app.command("calendar")(commands.calendar)
 app.command("query")(commands.query)
 app.command("export")(commands.export)
+app.command("config")(commands.config)
 app.command("demo")(commands.demo)
 
 subject_app = typer.Typer(

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from heattool.cli import render
-from heattool.cli.failures import fail, handles_errors
+from heattool.cli.failures import State, fail, handles_errors
 from heattool.cli.options import (
     AliasesOption,
     AsOfOption,
@@ -41,6 +41,36 @@ from heattool.cli.options import (
     parse_any_day,
 )
 from heattool.errors import ExitCode
+
+
+def store_key(ctx: typer.Context) -> str | None:
+    """The store's key: heattool.toml's key_file, else $HEATTOOL_KEY_FILE, else $HEATTOOL_KEY."""
+    from heattool.store import key_from_env
+
+    config = ctx.obj.config if isinstance(ctx.obj, State) else None
+    return key_from_env(config.path_value("key_file") if config else None)
+
+
+def out_dir(ctx: typer.Context) -> Path | None:
+    """heattool.toml's folder for the files heattool names itself, made owner-only if new."""
+    config = ctx.obj.config if isinstance(ctx.obj, State) else None
+    folder = config.path_value("out_dir") if config else None
+    if folder is not None and not folder.is_dir():
+        try:
+            folder.mkdir(mode=0o700, parents=True)
+        except OSError as exc:
+            raise fail(
+                f"out_dir {folder}: cannot be made ({exc.strerror})", ExitCode.USAGE
+            ) from None
+    return folder
+
+
+def in_out_dir(ctx: typer.Context, receipt: str) -> Path | None:
+    """A new receipt's path in heattool.toml's out_dir, if it names one."""
+    from heattool.store.erasure import receipt_name
+
+    folder = out_dir(ctx)
+    return folder / receipt_name(receipt) if folder else None
 
 
 def at_terminal() -> bool:
@@ -163,14 +193,13 @@ def import_(
         heattool import students.xlsx --member KENT --dry-run --format json
     """
     from heattool.actions.load import import_paths
-    from heattool.store import key_from_env
 
     with render.working("importing ..."):
         report = import_paths(
             paths,
             member=member,
             db=db,
-            key=key_from_env(),
+            key=store_key(ctx),
             kind=kind,
             sheet=sheet,
             header_row=header_row,
@@ -179,7 +208,7 @@ def import_(
             aliases=aliases,
             dry_run=dry_run,
             on_invalid=on_invalid.value,
-            rejects_out=rejects_out,
+            rejects_out=rejects_out or out_dir(ctx),
             allow_previously_erased=allow_previously_erased,
             write_rejects=not no_rejects,
         )
@@ -211,10 +240,9 @@ def summary(
     """
     from heattool.actions.summary import summarise
     from heattool.rules.policy import load_policy
-    from heattool.store import key_from_env
 
     with render.working("summarising the store ..."):
-        result = summarise(db, key_from_env(), member, policy=load_policy(policy), as_of=as_of)
+        result = summarise(db, store_key(ctx), member, policy=load_policy(policy), as_of=as_of)
     if output_format is OutputFormat.json:
         render.emit_json(result.document())
     else:
@@ -307,14 +335,13 @@ def retention(
     from heattool.actions.retention import retention as run
     from heattool.io.writers import csv_text
     from heattool.rules.policy import load_policy
-    from heattool.store import key_from_env
 
     with render.working("judging retention ..."):
         judged = run(
             load_policy(policy),
             as_of,
             db=db,
-            key=key_from_env(),
+            key=store_key(ctx),
             member=member,
             input_path=input_path,
             kind=kind,
@@ -379,7 +406,6 @@ def purge(
     """
     from heattool.actions.purge import purge as run
     from heattool.rules.policy import load_policy
-    from heattool.store import key_from_env
 
     def confirm(count: int) -> bool:
         if yes:
@@ -396,13 +422,13 @@ def purge(
 
     outcome = run(
         db,
-        key_from_env(),
+        store_key(ctx),
         load_policy(policy),
         as_of,
         member,
         dry_run=dry_run,
         confirm=confirm,
-        receipt=receipt,
+        receipt=receipt or in_out_dir(ctx, "deletion-receipt"),
         allow_future=allow_future,
     )
     if output_format is OutputFormat.json:
@@ -440,11 +466,10 @@ def subject_find(
         heattool subject find --forename amelia --surname HUGHES --dob 2009-03-14 --member KENT
     """
     from heattool.actions.subject import find
-    from heattool.store import key_from_env
 
     found = find(
         db,
-        key_from_env(),
+        store_key(ctx),
         forename=forename,
         surname=surname,
         date_of_birth=dob,
@@ -477,9 +502,8 @@ def subject_access(
         heattool subject access --member KENT --ref S0001 --out package.json
     """
     from heattool.actions.subject import access
-    from heattool.store import key_from_env
 
-    done = access(db, key_from_env(), heat_id, member=member, ref=ref, out=out)
+    done = access(db, store_key(ctx), heat_id, member=member, ref=ref, out=out)
     if out is None:
         render.emit_json(done.package)
     else:
@@ -507,9 +531,8 @@ def subject_withdraw(
         heattool subject withdraw --member KENT --ref S0001
     """
     from heattool.actions.subject import withdraw
-    from heattool.store import key_from_env
 
-    done = withdraw(db, key_from_env(), heat_id, on or dt.date.today(), member=member, ref=ref)
+    done = withdraw(db, store_key(ctx), heat_id, on or dt.date.today(), member=member, ref=ref)
     render.render_withdrawn(render.stdout(), done)
 
 
@@ -535,9 +558,8 @@ def subject_erase(
         heattool subject erase --member KENT --ref S0001 --yes
     """
     from heattool.actions.subject import erase, who_is
-    from heattool.store import key_from_env
 
-    key = key_from_env()
+    key = store_key(ctx)
     if not yes:
         if not at_terminal():
             raise fail("refusing to erase without --yes when not at a terminal", ExitCode.USAGE)
@@ -548,6 +570,7 @@ def subject_erase(
         ):
             render.say(render.stdout(), "Nothing erased.")
             return
+    receipt = receipt or in_out_dir(ctx, "erasure-receipt")
     done = erase(db, key, heat_id, member=member, ref=ref, receipt=receipt)
     render.render_erased(render.stdout(), done)
 
@@ -583,9 +606,8 @@ def receipt(
         heattool receipt 42 --out receipt-42.json
     """
     from heattool.actions.receipt import reissue
-    from heattool.store import key_from_env
 
-    done = reissue(db, key_from_env(), event_id, member=member, out=out)
+    done = reissue(db, store_key(ctx), event_id, member=member, out=out)
     if output_format is OutputFormat.json:
         render.emit_json({"audit_event_id": done.receipt.event_id, "receipt": str(done.path)})
     else:
@@ -623,9 +645,8 @@ def query(
     """
     from heattool.actions.query import query as run
     from heattool.io.writers import csv_text
-    from heattool.store import key_from_env
 
-    done = run(db, key_from_env(), sql, member=member, out=out)
+    done = run(db, store_key(ctx), sql, member=member, out=out)
     if out is not None:
         render.say(render.stdout(), f"{render.plural(done.rows.height, 'row')} written to {out}")
     elif output_format is QueryFormat.csv:
@@ -655,14 +676,36 @@ def export(
         heattool export --kind attendance --member KENT --out register.parquet
     """
     from heattool.actions.export import export as run
-    from heattool.store import key_from_env
 
-    done = run(db, key_from_env(), kind.value, member, out)
+    done = run(db, store_key(ctx), kind.value, member, out)
     render.say(
         render.stdout(),
         f"{render.plural(done.rows, 'record')} ({done.kind}, member {done.member}) written to "
         f"{done.out}",
     )
+
+
+@handles_errors
+def config(ctx: typer.Context, output_format: FormatOption = OutputFormat.text) -> None:
+    """Show each setting in effect and where it came from (heattool.toml, environment, default).
+
+    heattool.toml in the current folder (or --config FILE, or $HEATTOOL_CONFIG) sets db, member,
+    policy, aliases, key_file and out_dir for every command; a flag wins over the file, the file
+    over the environment.
+
+    Examples:
+
+        heattool config
+
+        heattool --config /etc/heattool/kent.toml config --format json
+    """
+    from heattool.actions.config import settings
+
+    done = settings(ctx.obj.config if isinstance(ctx.obj, State) else None)
+    if output_format is OutputFormat.json:
+        render.emit_json(done.document())
+    else:
+        render.render_config(render.stdout(), done)
 
 
 # -- track requests and the calendar ----------------------------------------------------------
@@ -720,13 +763,12 @@ def track_request(
     """
     from heattool.actions.track_request import run_track_request
     from heattool.rules.policy import load_policy
-    from heattool.store import key_from_env
 
     loaded = load_policy(policy)
     with render.working("building the track request ..."):
         result = run_track_request(
             db,
-            key_from_env(),
+            store_key(ctx),
             loaded,
             target,
             year,
@@ -769,11 +811,10 @@ def calendar(
     """
     from heattool.actions.calendar import calendar_document
     from heattool.rules.policy import load_policy
-    from heattool.store import key_from_env
 
     day = as_of or dt.date.today()
     document = calendar_document(
-        load_policy(policy), year or day.year, day, db=db, key=key_from_env(), member=member
+        load_policy(policy), year or day.year, day, db=db, key=store_key(ctx), member=member
     )
     if output_format is OutputFormat.json:
         render.emit_json(document)

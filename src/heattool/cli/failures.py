@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from heattool.io.config import Config
+
 import functools
 import sys
 import traceback
@@ -20,6 +25,7 @@ class State:
     """What the top-level options set, carried in the Typer context's `obj`."""
 
     debug: bool = False
+    config: Config | None = None  # heattool.toml's settings, with the environment's
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:

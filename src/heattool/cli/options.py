@@ -92,17 +92,16 @@ AliasesOption = Annotated[
     Path | None,
     typer.Option(
         "--aliases",
-        envvar="HEATTOOL_ALIASES",
-        help="Your own header aliases (TOML, as schemas/aliases.toml), added to the built-in ones.",
+        help="Your own header aliases (TOML, as schemas/aliases.toml), added to the built-in ones; "
+        "default heattool.toml's aliases, else $HEATTOOL_ALIASES.",
     ),
 ]
 DbOption = Annotated[
     Path | None,
     typer.Option(
         "--db",
-        envvar="HEATTOOL_DB",
-        show_envvar=True,
-        help="The store: a DuckDB file (or :memory:); default ./heattool.duckdb.",
+        help="The store: a DuckDB file (or :memory:); default heattool.toml's db, else "
+        "$HEATTOOL_DB, else ./heattool.duckdb.",
     ),
 ]
 MemberOption = Annotated[
@@ -116,8 +115,8 @@ PolicyOption = Annotated[
     typer.Option(
         "--policy",
         "-p",
-        envvar="HEATTOOL_POLICY",
-        help="Retention policy (TOML); default the HEAT policy shipped with heattool.",
+        help="Retention policy (TOML); default heattool.toml's policy, else $HEATTOOL_POLICY, "
+        "else the HEAT policy shipped with heattool.",
     ),
 ]
 

@@ -24,6 +24,7 @@ from heattool import __version__
 from heattool.clock import utc_text
 
 if TYPE_CHECKING:
+    from heattool.actions.config import Settings
     from heattool.actions.load import ImportReport
     from heattool.actions.purge import PurgeOutcome
     from heattool.actions.receipt import Reissued
@@ -367,6 +368,20 @@ def render_rows(console: Console, rows: pl.DataFrame) -> None:
     console.print(table)
     more = f", the first {SHOWN_ROWS} shown (--out FILE writes them all)"
     say(console, plural(rows.height, "row") + (more if rows.height > SHOWN_ROWS else ""))
+
+
+def render_config(console: Console, done: Settings) -> None:
+    path = done.config.path
+    say(
+        console,
+        f"settings from {path}" if path else "no settings file: the environment and the defaults",
+    )
+    table = Table(pad_edge=False)
+    for name in ("setting", "value", "from"):
+        table.add_column(name, overflow="fold")
+    for row in done.rows():
+        table.add_row(cell(row["setting"]), cell(row["value"] or "-"), cell(row["from"]))
+    console.print(table)
 
 
 # -- import and summary ------------------------------------------------------------------------

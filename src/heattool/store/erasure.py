@@ -123,9 +123,14 @@ class ReceiptNotWritten(HeattoolError):
         )
 
 
+def receipt_name(name: str) -> str:
+    """A receipt's file name, stamped to the microsecond: `heattool-erasure-receipt-...json`."""
+    return f"heattool-{name}-{utc_now():%Y%m%dT%H%M%S%f}.json"
+
+
 def default_receipt_path(store: Store, name: str) -> Path:
-    """Where a receipt goes when none is named: beside the store, stamped to the microsecond."""
-    return store.folder / f"heattool-{name}-{utc_now():%Y%m%dT%H%M%S%f}.json"
+    """Where a receipt goes when none is named: beside the store."""
+    return store.folder / receipt_name(name)
 
 
 def erase_people(

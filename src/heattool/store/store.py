@@ -42,11 +42,12 @@ def resolve_db_path(db: Path | str | None) -> Path | str:
     return MEMORY if str(chosen) == MEMORY else Path(chosen)
 
 
-def key_from_env() -> str | None:
-    """The encryption key from $HEATTOOL_KEY_FILE (owner-only file) or $HEATTOOL_KEY, if set."""
-    key_file = os.environ.get(KEY_FILE_ENV)
-    if key_file:
-        path = Path(key_file)
+def key_from_env(key_file: Path | None = None) -> str | None:
+    """The encryption key from `key_file` (heattool.toml's), else $HEATTOOL_KEY_FILE (an
+    owner-only file), else $HEATTOOL_KEY, if set."""
+    named = key_file or os.environ.get(KEY_FILE_ENV)
+    if named:
+        path = Path(named)
         try:
             mode = path.stat().st_mode
             if mode & (stat.S_IRWXG | stat.S_IRWXO):
