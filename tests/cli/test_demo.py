@@ -23,7 +23,7 @@ def test_demo_walks_the_whole_job_in_a_fresh_folder(invoke, tmp_path):
         assert len(list(csv.DictReader(handle))) == 8
     # retention as of a day on which a record is overdue, and the rehearsed purge
     assert "1 overdue" in out and "S0013" in out
-    assert "dry run: would delete 1 records of member KENT" in out
+    assert "dry run: would delete 1 record of member KENT" in out
     # the track request and its manifest
     manifest = json.loads((folder / "out" / "hesa-2026.csv.manifest.json").read_text("utf-8"))
     assert manifest["target"] == "hesa" and manifest["year"] == 2026

@@ -131,7 +131,7 @@ def test_on_invalid_abort_loads_nothing_and_exits_1(invoke, db, tmp_path):
         rejects,
     )  # fmt: skip
     assert result.exit_code == 1
-    assert "1 rows are invalid and --on-invalid is abort: nothing was loaded" in result.stdout
+    assert "1 row invalid and --on-invalid is abort: nothing was loaded" in result.stdout
     assert not db.exists()  # the store was new: none is left behind
     assert rejects.exists()
 

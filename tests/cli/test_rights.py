@@ -110,7 +110,7 @@ def test_purge_dry_run_deletes_nothing(invoke, db):
     before = query(db, "SELECT count(*) FROM students")
     result = invoke("purge", "--db", db, "--as-of", AS_OF, "--dry-run")
     assert result.exit_code == 0, result.stderr
-    assert "dry run: would delete 1 records due on 2026-11-24 (1 untracked overdue)" in (
+    assert "dry run: would delete 1 record due on 2026-11-24 (1 untracked overdue)" in (
         result.stdout
     )
     assert query(db, "SELECT count(*) FROM students") == before
@@ -129,7 +129,7 @@ def test_purge_deletes_exactly_the_list_with_attachments_and_writes_a_receipt(in
     result = invoke("purge", "--db", db, "--as-of", AS_OF, "--yes", "--receipt", receipt_path)
     assert result.exit_code == 0, result.stderr
     assert (
-        "deleted 1 records due on 2026-11-24 (1 untracked overdue): 1 attendance, 1 students"
+        "deleted 1 record due on 2026-11-24 (1 untracked overdue): 1 attendance, 1 students"
         in (result.stdout)
     )
     assert query(db, "SELECT count(*) FROM students") == [(12,)]

@@ -294,7 +294,7 @@ def render_purge(console: Console, outcome: PurgeOutcome) -> None:
     elif outcome.dry_run:
         say(
             console,
-            f"dry run: would delete {plan.people.height} records{scope} due on "
+            f"dry run: would delete {plural(plan.people.height, 'record')}{scope} due on "
             f"{outcome.as_of} ({rules}); nothing was deleted",
         )
     elif outcome.declined:
@@ -304,7 +304,8 @@ def render_purge(console: Console, outcome: PurgeOutcome) -> None:
         rows = ", ".join(f"{n} {t}" for t, n in outcome.receipt.rows_deleted.items() if n)
         say(
             console,
-            f"deleted {plan.people.height} records{scope} due on {outcome.as_of} ({rules}): "
+            f"deleted {plural(plan.people.height, 'record')}{scope} due on {outcome.as_of} "
+            f"({rules}): "
             f"{rows}\nreceipt: {outcome.receipt_path} (audit event "
             f"{outcome.receipt.event_id})",
         )
@@ -337,8 +338,8 @@ def render_withdrawn(console: Console, done: Withdrawn) -> None:
 def render_erased(console: Console, done: Erased) -> None:
     say(
         console,
-        f"erased {done.receipt.heat_ids[0]}: {sum(done.receipt.rows_deleted.values())} rows "
-        f"deleted; receipt in {done.path}",
+        f"erased {done.receipt.heat_ids[0]}: "
+        f"{plural(sum(done.receipt.rows_deleted.values()), 'row')} deleted; receipt in {done.path}",
     )
 
 
@@ -393,7 +394,7 @@ def render_import(console: Console, report: ImportReport) -> None:
     for file in report.files:
         say(
             console,
-            f"{file.path} ({file.kind}): {file.rows} rows: {file.inserted} inserted, "
+            f"{file.path} ({file.kind}): {plural(file.rows, 'row')}: {file.inserted} inserted, "
             f"{file.updated} updated, {file.unchanged} unchanged, {file.rejected} rejected",
         )
         render_file_notes(console, file.result)
@@ -418,8 +419,8 @@ def render_import(console: Console, report: ImportReport) -> None:
     elif not report.loaded:
         say(
             console,
-            f"{report.rejected} rows are invalid and --on-invalid is abort: nothing was loaded "
-            f"into {report.db}",
+            f"{plural(report.rejected, 'row')} invalid and --on-invalid is abort: nothing was "
+            f"loaded into {report.db}",
         )
     else:
         say(console, f"loaded into {report.db} for member {report.member}")
