@@ -183,7 +183,14 @@ def import_paths(
         rejected = [f for f in files if f.rejected]
         for file in rejected:
             path = _rejects_path(file.path, rejects_out, len(rejected), target, member, now)
-            write_frame(file.result.rejected_rows(), path)
+            about = {
+                "what": f"the rows of {file.path.name} heattool import rejected: fix the cells, "
+                "then import this file again (the heattool_ columns are ignored)",
+                "store": str(target),
+                "member": member,
+                "rows rejected": file.rejected,
+            }
+            write_frame(file.result.rejected_rows(), path, about)
             report.rejects_paths.append(path)
     return report
 

@@ -110,7 +110,14 @@ def retention(
             result = evaluate_policy(policy, records, day, reasons=False)
     judged = Retention(policy, day, result, upload=upload)
     if out is not None:
-        write_frame(deletion_list(result, with_names=with_names), out)
+        about = {
+            "what": "the records ready for deletion or overdue; heattool purge deletes them",
+            "as of": day.isoformat(),
+            "policy": f"{policy.name} {policy.version}",
+            "source": str(input_path) if input_path is not None else str(db or "the store"),
+            "names and dates of birth": "included" if with_names else "left out",
+        }
+        write_frame(deletion_list(result, with_names=with_names), out, about)
         judged.out = out
     return judged
 

@@ -130,7 +130,13 @@ def track_request(
                 result.excluded[reason] += n
         result.previous = _changes(request, result)
         if excluded_out is not None:
-            write_frame(request.excluded(), excluded_out)
+            about = {
+                "what": f"records left out of the {target} track request for {year}, with why",
+                "store": str(store.path),
+                "member": member or "every member",
+                "policy": f"{policy.name} {policy.version}",
+            }
+            write_frame(request.excluded(), excluded_out, about)
             result.excluded_out = excluded_out
         if not dry_run:
             _send(store, request, result)

@@ -97,4 +97,9 @@ def write_findings(results: Sequence[ValidationResult], path: Path) -> None:
         if frames
         else pl.DataFrame(schema=dict.fromkeys(FINDING_COLUMNS, pl.String))
     )
-    write_frame(frame, path)
+    about = {
+        "what": "every finding of heattool validate: fix the cells named, then validate again",
+        "files": ", ".join(str(r.raw.path) for r in results),
+        "errors": sum(r.errors.height for r in results),
+    }
+    write_frame(frame, path, about)

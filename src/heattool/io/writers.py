@@ -16,6 +16,8 @@ from typing import IO, Any
 
 import polars as pl
 
+from heattool import __version__
+from heattool.clock import utc_now, utc_text
 from heattool.errors import UnreadableInput
 from heattool.io.files import (
     UTF8_BOM,
@@ -56,16 +58,19 @@ def check_output_path(
         )
 
 
-def write_frame(frame: pl.DataFrame, path: Path) -> None:
+def write_frame(frame: pl.DataFrame, path: Path, about: dict[str, Any] | None = None) -> None:
     """`frame` as the file its name asks for, owner-only and put in place whole.
 
     `.csv`: formula-safe UTF-8 CSV with a BOM (`write_csv`); `.xlsx`: a formula-safe Excel
-    workbook (`write_xlsx`); `.json`: an array of records; `.parquet`: Parquet, the column
-    types kept. Any other suffix is refused.
+    workbook (`write_xlsx`, with `about` on a second sheet); `.json`: an array of records;
+    `.parquet`: Parquet, the column types kept. Any other suffix is refused.
     """
     path = Path(path)
     check_output_path(path)
-    _FRAME_WRITERS[path.suffix.lower()](frame, path)
+    if path.suffix.lower() == ".xlsx":
+        write_xlsx(frame, path, about)
+    else:
+        _FRAME_WRITERS[path.suffix.lower()](frame, path)
 
 
 def flat(frame: pl.DataFrame) -> pl.DataFrame:
@@ -111,8 +116,10 @@ def csv_text(frame: pl.DataFrame) -> str:
     return csv_header(frame.columns).decode() + rows
 
 
-def write_xlsx(frame: pl.DataFrame, path: Path) -> None:
-    """A formula-safe Excel workbook of one sheet, mode 0600.
+def write_xlsx(frame: pl.DataFrame, path: Path, about: dict[str, Any] | None = None) -> None:
+    """A formula-safe Excel workbook, mode 0600, for a person to open: the rows on a first sheet
+    (header row frozen, filters on, columns sized, dates as dates, refs and postcodes as text so
+    that leading zeros stay) and, on a second sheet "About", what the file is.
 
     Cells and headings are neutralised as in the CSV (the same values), every text is written
     as text (never as a formula, a number or a link), and the headings are made unique in any
@@ -138,7 +145,19 @@ def write_xlsx(frame: pl.DataFrame, path: Path) -> None:
     }
     with replacing(path, "wb") as handle:
         workbook = xlsxwriter.Workbook(handle, options)
-        safe.write_excel(workbook, autofit=True)
+        safe.write_excel(workbook, "Data", autofit=True, autofilter=True, freeze_panes=(1, 0))
+        details = {
+            "written by": f"heattool {__version__}",
+            "written at": utc_text(utc_now()),
+            "rows": frame.height,
+            **(about or {}),
+        }
+        sheet = workbook.add_worksheet("About")
+        sheet.set_column(0, 0, max(len(k) for k in details) + 2)
+        sheet.set_column(1, 1, 60)
+        for row, (name, value) in enumerate(details.items()):
+            sheet.write_string(row, 0, safe_text(str(name)))
+            sheet.write_string(row, 1, safe_text("" if value is None else str(value)))
         workbook.close()
 
 
