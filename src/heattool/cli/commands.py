@@ -226,7 +226,10 @@ def summary(
     member: MemberFilterOption = None,
     db: DbOption = None,
     output_format: FormatOption = OutputFormat.text,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        dt.date | None,
+        as_of_option("Count retention statuses as of this day; default today."),
+    ] = None,
     policy: PolicyOption = None,
 ) -> None:
     """Count the records per member and kind, their entry years and retention status,
