@@ -128,9 +128,8 @@ def test_purge_deletes_exactly_the_list_with_attachments_and_writes_a_receipt(in
     receipt_path = tmp_path / "receipt.json"
     result = invoke("purge", "--db", db, "--as-of", AS_OF, "--yes", "--receipt", receipt_path)
     assert result.exit_code == 0, result.stderr
-    assert (
-        "deleted 1 record due on 2026-11-24 (1 untracked overdue): 1 attendance, 1 students"
-        in (result.stdout)
+    assert "deleted 1 record due on 2026-11-24 (1 untracked overdue): 1 attendance, 1 students" in (
+        result.stdout
     )
     assert query(db, "SELECT count(*) FROM students") == [(12,)]
     assert query(db, "SELECT count(*) FROM attendance WHERE student_ref = 'S0013'") == [(0,)]

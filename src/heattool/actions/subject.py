@@ -11,7 +11,11 @@ import polars as pl
 
 from heattool.clock import utc_now, utc_text
 from heattool.errors import HeattoolError
+from heattool.io.access_pack import PACK_SUFFIXES, write_access_pack
 from heattool.io.writers import DOCUMENT_SUFFIXES, check_output_path, write_json
+from heattool.rules.policy import Policy, load_policy
+from heattool.rules.retention import evaluate_policy
+from heattool.schemas.parse import code_labels
 from heattool.schemas.postcode import normalise_postcode
 from heattool.store import Store, people
 from heattool.store.erasure import (
@@ -42,6 +46,7 @@ class Erased:
 class Access:
     package: dict[str, Any]
     out: Path | None = None
+    pack: Path | None = None
 
     @property
     def heat_id(self) -> str:
@@ -85,12 +90,20 @@ def access(
     member: str | None = None,
     ref: str | None = None,
     out: Path | None = None,
+    pack: Path | None = None,
+    policy: Policy | None = None,
 ) -> Access:
-    """Everything held about one person, as one JSON-ready package; the access is audited."""
+    """Everything held about one person, as one JSON-ready package; the access is audited.
+
+    With `pack`, also a pack the person can read (`.html` or `.xlsx`), the codes as labels.
+    The package says when the record is to be deleted, by `policy` (HEAT's by default).
+    """
     check_output_path(out, DOCUMENT_SUFFIXES)
+    check_output_path(pack, PACK_SUFFIXES)
     with Store.open_existing(db, key) as store:
         who = _who(store, heat_id, member, ref)
         held = held_about(store, who)
+        retention = _retention(store, who, policy or load_policy())
         record = held.get("students") or held.get("ambassadors")
         package = {
             "heat_id": who["heat_id"][0],
@@ -101,6 +114,7 @@ def access(
             "track_requests": held.pop("_track_requests"),
             "audit_events": held.pop("_audit_events"),
             "held_in_tables": {table: rows for table, rows in held.items() if rows},
+            "retention": retention,
             "produced_at": utc_text(utc_now()),
         }
         with store.transaction():
@@ -113,7 +127,23 @@ def access(
             )
     if out is not None:
         write_json(package, out)
-    return Access(package, out)
+    if pack is not None:
+        write_access_pack(package, {c: code_labels(c) for c in CODED}, pack)
+    return Access(package, out, pack)
+
+
+CODED = ("sex", "ethnicity", "disability", "nation")  # record columns that hold a code
+
+
+def _retention(store: Store, who: pl.DataFrame, policy: Policy) -> dict[str, Any]:
+    """The person's retention, as `heattool retention` judges it today."""
+    records = people.records(store, str(who["member"][0]), ids=True)
+    mine = records.filter(pl.col("heat_id").cast(pl.String) == str(who["heat_id"][0]))
+    (row,) = evaluate_policy(policy, mine, dt.date.today()).to_dicts()
+    return {
+        "policy": f"{policy.name} {policy.version}",
+        **{k: row[k] for k in ("rule", "status", "expires_on", "ready_on", "delete_by", "reason")},
+    }
 
 
 def withdraw(

@@ -495,22 +495,38 @@ def subject_access(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the package here (owner-only).")
     ] = None,
+    pack: Annotated[
+        Path | None,
+        typer.Option(
+            "--pack",
+            help="Also write a pack the person can read: .html (one page) or .xlsx (owner-only).",
+        ),
+    ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Everything held about one person, as a JSON package (a subject access request).
+
+    The package also says when the record is to be deleted; --pack writes it for the person,
+    codes as words (Female, not 10), ready to send.
 
     Examples:
 
         heattool subject access 7a7db117-9a76-4b69-a3e1-44ff0ad23ebd --out package.json
 
-        heattool subject access --member KENT --ref S0001 --out package.json
+        heattool subject access --member KENT --ref S0001 --out package.json --pack amelia.html
     """
     from heattool.actions.subject import access
+    from heattool.rules.policy import load_policy
 
-    done = access(db, store_key(ctx), heat_id, member=member, ref=ref, out=out)
-    if out is None:
+    done = access(
+        db, store_key(ctx), heat_id, member=member, ref=ref, out=out, pack=pack,
+        policy=load_policy(policy),
+    )  # fmt: skip
+    if out is None and pack is None:
         render.emit_json(done.package)
-    else:
-        render.say(render.stdout(), f"everything held about {done.heat_id} written to {out}")
+    for path in (out, pack):
+        if path is not None:
+            render.say(render.stdout(), f"everything held about {done.heat_id} written to {path}")
 
 
 @handles_errors

@@ -232,6 +232,16 @@ def code_values(name: str) -> dict[str, str]:
     return {heading_key(row["code"]): row["code"] for row in _code_rows(name)}
 
 
+@cache
+def code_labels(name: str) -> dict[str, str]:
+    """Each code -> its label, from `codes/<name>.csv`: `10` -> `Female` (its first label; the
+    later ones are other spellings uploads may use)."""
+    labels: dict[str, str] = {}
+    for row in _code_rows(name):
+        labels.setdefault(row["code"], row["label"])
+    return labels
+
+
 def _code_rows(name: str) -> list[dict[str, str]]:
     path = resources.files("heattool.schemas").joinpath("codes", f"{name}.csv")
     # Traversable.open is typed without the newline= it takes: wrap its bytes ourselves.
