@@ -58,6 +58,10 @@ REASONS = [
     ("students", {"postcode": None}, "missing-postcode"),
     ("students", {"postcode": "CT1 2EC"}, "invalid-postcode"),  # no C in the inward letters
     ("students", {"postcode": "NOT A POSTCODE"}, "invalid-postcode"),
+    # stored before the area check (an older heattool): a postcode that cannot exist
+    ("students", {"postcode": "QA1 1AA"}, "invalid-postcode"),
+    ("students", {"postcode": "ZZ1 1ZZ"}, "invalid-postcode"),
+    ("students", {"postcode": "EC1Z 1AA"}, "invalid-postcode"),
     ("students", {"expected_he_entry_year": None}, "no-entry-year"),
     ("students", {"sex": None}, None),  # sex is sent when known, not required
     ("ambassadors", {}, None),

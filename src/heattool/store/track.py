@@ -17,7 +17,7 @@ import polars as pl
 
 from heattool import __version__
 from heattool.rules.track import NOT_IN_NATION, TrackTarget
-from heattool.schemas.postcode import POSTCODE_PATTERN
+from heattool.schemas.postcode import valid_postcode_pattern
 from heattool.store.exports import sql_text, write_query
 from heattool.store.people import SCHOOL_NATION, people_sql
 from heattool.store.store import Store
@@ -76,7 +76,10 @@ def reason_tests(target: TrackTarget, year: int) -> list[tuple[str, str]]:
         ("no-permission", "permission_to_track IS NOT TRUE"),
     ]
     tests += [(target.missing_code(f), f"NOT ({_present(f)})") for f in target.required]
-    pattern = POSTCODE_PATTERN.replace("'", "''")
+    # A postcode that can exist (a real area, district and letters), as validation checks it: a
+    # store filled before that check may hold others. 0.3 s a million against 0.16 s for the
+    # format alone (DuckDB's RE2, 2 cores).
+    pattern = valid_postcode_pattern().replace("'", "''")
     tests.append(
         (
             "invalid-postcode",
