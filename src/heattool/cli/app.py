@@ -17,7 +17,7 @@ app = typer.Typer(
     name="heattool",
     help="Validate, store, retain and track HEAT outreach-participant records.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
