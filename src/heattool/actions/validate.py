@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from heattool.background import beside
-from heattool.errors import BadPolicy, HeattoolError
+from heattool.errors import BadPolicy, HeattoolError, UnreadableInput
+from heattool.io.readers import STDIN, upload_name
 from heattool.io.writers import check_output_path, write_frame
 from heattool.schemas.validate import ValidationResult
 
@@ -43,6 +44,8 @@ def validate(
 ) -> ValidateResult:
     """Validate each path; unreadable ones are collected as (path, reason), not raised.
 
+    A path of `-` is standard input (CSV only), named `<stdin>`; it can be given once.
+
     Pandera is imported, the schemas built and the alias file checked on a second thread while
     the first upload is read: Polars reads without the GIL, so the two overlap on two cores
     (docs/benchmarks.md, "Validation").
@@ -50,6 +53,8 @@ def validate(
     from heattool.schemas.validate import read_table, validate_table
 
     check_output_path(errors_out)
+    if sum(str(p) == STDIN for p in paths) > 1:
+        raise UnreadableInput("- (standard input) can be given only once")
     warm_up = beside(_prepare_schemas, aliases)
     outcome = ValidateResult()
     for path in paths:
@@ -68,9 +73,9 @@ def validate(
         except BadPolicy:  # the alias file, from the warm-up: stops the run
             raise
         except HeattoolError as exc:
-            reason = str(exc)
+            reason, name = str(exc), upload_name(path)
             outcome.failures.append(
-                (str(path), reason if reason.startswith(str(path)) else f"{path}: {reason}")
+                (str(name), reason if reason.startswith(str(name)) else f"{name}: {reason}")
             )
     warm_up.result()
     if errors_out is not None:

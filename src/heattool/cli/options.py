@@ -54,7 +54,11 @@ def as_of_option(help: str) -> Any:
 
 
 Paths = Annotated[
-    list[Path], typer.Argument(help="Upload files (.csv or .xlsx).", show_default=False)
+    list[Path],
+    typer.Argument(
+        help="Upload files (.csv or .xlsx); - reads a CSV upload from standard input.",
+        show_default=False,
+    ),
 ]
 KindOption = Annotated[
     Kind | None,
