@@ -20,15 +20,23 @@ FINDING_COLUMNS = ["file", "row", "cell", "column", "value", "code", "severity",
 
 @dataclass
 class ValidateResult:
-    """Each readable upload's validation, and each unreadable one as (path, reason)."""
+    """Each readable upload's validation, and each unreadable one as (path, reason).
+
+    With `strict`, a warning fails its file as an error does.
+    """
 
     results: list[ValidationResult] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     errors_out: Path | None = None
+    strict: bool = False
 
     @property
     def valid(self) -> bool:
-        return not self.failures and all(r.valid for r in self.results)
+        return not self.failures and all(self.passed(r) for r in self.results)
+
+    def passed(self, result: ValidationResult) -> bool:
+        """Whether one upload passes: no error, and with `strict` no warning either."""
+        return result.valid and not (self.strict and result.warnings.height)
 
 
 def validate(
@@ -41,6 +49,7 @@ def validate(
     as_of: dt.date | None = None,
     aliases: Path | None = None,
     errors_out: Path | None = None,
+    strict: bool = False,
 ) -> ValidateResult:
     """Validate each path; unreadable ones are collected as (path, reason), not raised.
 
@@ -56,7 +65,7 @@ def validate(
     if sum(str(p) == STDIN for p in paths) > 1:
         raise UnreadableInput("- (standard input) can be given only once")
     warm_up = beside(_prepare_schemas, aliases)
-    outcome = ValidateResult()
+    outcome = ValidateResult(strict=strict)
     for path in paths:
         try:
             raw = read_table(

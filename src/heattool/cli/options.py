@@ -22,6 +22,15 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class ValidateFormat(StrEnum):
+    """`validate --format`: also GitHub Actions annotations and a JUnit XML report, for CI."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
 def parse_day(value: str | None) -> dt.date | None:
     if value is None:
         return None
