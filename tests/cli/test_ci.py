@@ -420,3 +420,14 @@ def test_a_file_named_dash_is_read_by_its_full_path(invoke, tmp_path):
     result = invoke("validate", named, "--as-of", AS_OF)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(f"{named}: students")
+
+
+def test_import_reads_standard_input_too(invoke, tmp_path):
+    db = tmp_path / "s.duckdb"
+    result = invoke(
+        "import", "-", "--member", "KENT", "--db", db, "--as-of", AS_OF, input=MESSY.read_bytes()
+    )
+    assert result.exit_code == 1, result.stderr
+    assert result.stdout.startswith("<stdin> (students): 11 rows: 3 inserted")
+    (rejects,) = tmp_path.glob("s-rejects-KENT-*.csv")
+    assert rejects.name.endswith("-stdin.csv")  # no `<` or `>` in a file name
