@@ -8,6 +8,7 @@ and Ant's JUnit.xsd.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from heattool.cli.render import escape_data, escape_property, workflow_command
-from tests.helpers import DATA, EXAMPLES
+from tests.helpers import DATA, EXAMPLES, ROOT
 
 AS_OF = "2026-11-24"
 MESSY = EXAMPLES / "messy_students.csv"
@@ -431,3 +432,40 @@ def test_import_reads_standard_input_too(invoke, tmp_path):
     assert result.stdout.startswith("<stdin> (students): 11 rows: 3 inserted")
     (rejects,) = tmp_path.glob("s-rejects-KENT-*.csv")
     assert rejects.name.endswith("-stdin.csv")  # no `<` or `>` in a file name
+
+
+# -- the README and the pre-commit hook ----------------------------------------------------------
+
+
+def test_the_readme_shows_the_github_format_as_it_is(invoke, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text("utf-8")
+    command = "$ heattool validate examples/messy_students.csv --format github --max-errors 2\n"
+    shown = readme.split(command, 1)[1].split("$ echo $?", 1)[0]
+    result = invoke(
+        "validate", "examples/messy_students.csv", "--format", "github", "--max-errors", "2",
+        "--as-of", AS_OF,
+    )  # fmt: skip
+    assert result.stdout == shown
+
+
+def test_the_pre_commit_hook_runs_heattool_validate_on_uploads():
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text("utf-8")
+    hook = dict(
+        line.strip().removeprefix("- ").split(": ", 1)
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )  # one hook of plain `key: value` lines: no YAML library needed
+    assert (hook["id"], hook["entry"], hook["language"]) == (
+        "heattool-validate",
+        "heattool validate",
+        "python",
+    )
+    files = re.compile(hook["files"])
+    assert [bool(files.search(n)) for n in ("a.csv", "b/C.XLSX", "c.txt", "d.csv.bak")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert "id: heattool-validate" in (ROOT / "README.md").read_text("utf-8")
