@@ -15,6 +15,7 @@ from heattool.background import Background, beside
 from heattool.clock import file_stamp, utc_now
 from heattool.errors import HeattoolError, UnknownKind
 from heattool.findings import CODES, message
+from heattool.io.readers import STDIN_NAME, upload_name
 from heattool.io.writers import check_output_path, write_frame
 from heattool.rules.entry_year import LABEL, NATION, SOURCE, YEAR, expected_entry_year
 from heattool.schemas import PERSON_KINDS, REF_COLUMNS, member_code
@@ -274,7 +275,7 @@ def _validate(
             derive=_entry_year,
         )
     except UnknownKind as exc:
-        raise UnknownKind(f"{path}: {exc}") from None
+        raise UnknownKind(f"{upload_name(path)}: {exc}") from None
 
 
 def _rejects_path(
@@ -287,15 +288,16 @@ def _rejects_path(
 ) -> Path:
     """One rejects file per upload: `--rejects-out` itself for one upload; in a folder it names,
     or beside it with the upload's name added, for several; by default beside the store."""
+    name = "stdin" if upload_name(upload) == STDIN_NAME else upload.stem  # no `<>` in a name
     if rejects_out is not None:
         if rejects_out.is_dir():
-            return rejects_out / f"{upload.stem}.rejects.csv"
+            return rejects_out / f"{name}.rejects.csv"
         if files == 1:
             return rejects_out
-        return rejects_out.with_name(f"{rejects_out.stem}-{upload.stem}{rejects_out.suffix}")
+        return rejects_out.with_name(f"{rejects_out.stem}-{name}{rejects_out.suffix}")
     folder = Path.cwd() if db == MEMORY else Path(db).parent
     stem = "heattool" if db == MEMORY else Path(db).stem
-    return folder / f"{stem}-rejects-{member}-{file_stamp(now)}-{upload.stem}.csv"
+    return folder / f"{stem}-rejects-{member}-{file_stamp(now)}-{name}.csv"
 
 
 def _load_file(

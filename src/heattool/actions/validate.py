@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 
 from heattool.background import beside
-from heattool.errors import BadPolicy, HeattoolError
+from heattool.errors import BadPolicy, HeattoolError, UnreadableInput
+from heattool.io.readers import STDIN, upload_name
 from heattool.io.writers import check_output_path, write_frame
 from heattool.schemas.validate import ValidationResult
 
@@ -19,15 +20,23 @@ FINDING_COLUMNS = ["file", "row", "cell", "column", "value", "code", "severity",
 
 @dataclass
 class ValidateResult:
-    """Each readable upload's validation, and each unreadable one as (path, reason)."""
+    """Each readable upload's validation, and each unreadable one as (path, reason).
+
+    With `strict`, a warning fails its file as an error does.
+    """
 
     results: list[ValidationResult] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     errors_out: Path | None = None
+    strict: bool = False
 
     @property
     def valid(self) -> bool:
-        return not self.failures and all(r.valid for r in self.results)
+        return not self.failures and all(self.passed(r) for r in self.results)
+
+    def passed(self, result: ValidationResult) -> bool:
+        """Whether one upload passes: no error, and with `strict` no warning either."""
+        return result.valid and not (self.strict and result.warnings.height)
 
 
 def validate(
@@ -40,8 +49,11 @@ def validate(
     as_of: dt.date | None = None,
     aliases: Path | None = None,
     errors_out: Path | None = None,
+    strict: bool = False,
 ) -> ValidateResult:
     """Validate each path; unreadable ones are collected as (path, reason), not raised.
+
+    A path of `-` is standard input (CSV only), named `<stdin>`; it can be given once.
 
     Pandera is imported, the schemas built and the alias file checked on a second thread while
     the first upload is read: Polars reads without the GIL, so the two overlap on two cores
@@ -50,8 +62,10 @@ def validate(
     from heattool.schemas.validate import read_table, validate_table
 
     check_output_path(errors_out)
+    if sum(str(p) == STDIN for p in paths) > 1:
+        raise UnreadableInput("- (standard input) can be given only once")
     warm_up = beside(_prepare_schemas, aliases)
-    outcome = ValidateResult()
+    outcome = ValidateResult(strict=strict)
     for path in paths:
         try:
             raw = read_table(
@@ -68,9 +82,9 @@ def validate(
         except BadPolicy:  # the alias file, from the warm-up: stops the run
             raise
         except HeattoolError as exc:
-            reason = str(exc)
+            reason, name = str(exc), upload_name(path)
             outcome.failures.append(
-                (str(path), reason if reason.startswith(str(path)) else f"{path}: {reason}")
+                (str(name), reason if reason.startswith(str(name)) else f"{name}: {reason}")
             )
     warm_up.result()
     if errors_out is not None:

@@ -36,6 +36,7 @@ from heattool.cli.options import (
     RetentionFormat,
     SheetOption,
     TrackFileFormat,
+    ValidateFormat,
     YesOption,
     as_of_option,
     parse_any_day,
@@ -86,7 +87,15 @@ def validate(
     sheet: SheetOption = None,
     header_row: HeaderRowOption = None,
     encoding: EncodingOption = None,
-    output_format: FormatOption = OutputFormat.text,
+    output_format: Annotated[
+        ValidateFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text for people, json for scripts, github for GitHub Actions annotations, "
+            "junit for a JUnit XML report.",
+        ),
+    ] = ValidateFormat.text,
     errors_out: Annotated[
         Path | None, typer.Option("--errors-out", help="Write every finding to this CSV file.")
     ] = None,
@@ -98,8 +107,14 @@ def validate(
     ] = 50,
     as_of: AsOfOption = None,
     aliases: AliasesOption = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Warnings fail too (exit 1), in every format.")
+    ] = False,
 ) -> None:
     """Check uploads against the schemas and list what to fix.
+
+    Exit 0 when every upload is valid, 1 when one has errors (or, with --strict, warnings),
+    2 when one cannot be read. A path of - reads a CSV upload from standard input.
 
     Examples:
 
@@ -110,6 +125,12 @@ def validate(
         heattool validate register.xlsx --sheet Autumn --kind attendance
 
         heattool validate students.xlsx --header-row 3
+
+        heattool validate uploads/*.csv --format github --strict
+
+        heattool validate uploads/*.csv --format junit > heattool-junit.xml
+
+        heattool validate - --kind students < students.csv
     """
     from heattool.actions.validate import validate as run
 
@@ -123,9 +144,14 @@ def validate(
             as_of=as_of,
             aliases=aliases,
             errors_out=errors_out,
+            strict=strict,
         )
-    if output_format is OutputFormat.json:
+    if output_format is ValidateFormat.json:
         render.emit_json(render.validation_document(outcome, max_errors))
+    elif output_format is ValidateFormat.github:
+        sys.stdout.write(render.validation_github(outcome, max_errors))
+    elif output_format is ValidateFormat.junit:
+        render.emit_bytes(render.validation_junit(outcome, max_errors))
     else:
         render.render_validation(render.stdout(), outcome, max_errors)
     for _path, reason in outcome.failures:

@@ -22,6 +22,15 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+class ValidateFormat(StrEnum):
+    """`validate --format`: also GitHub Actions annotations and a JUnit XML report, for CI."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
 def parse_day(value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -54,7 +63,11 @@ def as_of_option(help: str) -> Any:
 
 
 Paths = Annotated[
-    list[Path], typer.Argument(help="Upload files (.csv or .xlsx).", show_default=False)
+    list[Path],
+    typer.Argument(
+        help="Upload files (.csv or .xlsx); - reads a CSV upload from standard input.",
+        show_default=False,
+    ),
 ]
 KindOption = Annotated[
     Kind | None,

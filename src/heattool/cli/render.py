@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,6 +71,13 @@ def emit_json(document: Any) -> None:
     sys.stdout.write(json_text(document) + "\n")
 
 
+def emit_bytes(document: bytes) -> None:
+    """A document already encoded (the JUnit report's UTF-8) on stdout."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(document)
+    sys.stdout.buffer.flush()
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word if n == 1 else word + 's'}"
 
@@ -84,11 +92,18 @@ def cell(value: Any) -> Text:
 
 def validation_document(outcome: ValidateResult, max_errors: int) -> dict[str, Any]:
     """The JSON report of `heattool validate`."""
-    files = [_result_document(r, max_errors) for r in outcome.results]
+    files = [
+        {**_result_document(r, max_errors), "valid": outcome.passed(r)} for r in outcome.results
+    ]
     files += [
         {"file": path, "readable": False, "error": reason} for path, reason in outcome.failures
     ]
-    return {"heattool": __version__, "valid": outcome.valid, "files": files}
+    return {
+        "heattool": __version__,
+        "valid": outcome.valid,
+        "strict": outcome.strict,
+        "files": files,
+    }
 
 
 def _result_document(result: Any, max_errors: int) -> dict[str, Any]:
@@ -111,6 +126,265 @@ def _result_document(result: Any, max_errors: int) -> dict[str, Any]:
         "warnings": warnings_document(result),
         "headings": heading_mapping(result),
     }
+
+
+# -- validation for CI: GitHub Actions annotations and a JUnit XML report ---------------------
+#
+# Both name a finding by its row, column, cell and code, never by the cell's value: CI logs are
+# kept and shared, and cells hold names and dates of birth. A cell finding's text is its code's
+# catalogue message for the column (a postcode's suggested fix is made from the cell: left out).
+
+# GitHub's workflow commands (actions/toolkit packages/core/src/command.ts, escapeData and
+# escapeProperty; undone by actions/runner src/Runner.Common/ActionCommand.cs): `%` first.
+DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
+PROPERTY_ESCAPES = (*DATA_ESCAPES, (":", "%3A"), (",", "%2C"))
+# Characters XML 1.0 cannot hold at all, even as references (and lone surrogates).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message, escaped as GitHub's toolkit does."""
+    for token, replacement in DATA_ESCAPES:
+        text = text.replace(token, replacement)
+    return text
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value (`file=...`), escaped as GitHub's toolkit does."""
+    for token, replacement in PROPERTY_ESCAPES:
+        text = text.replace(token, replacement)
+    return text
+
+
+def _escaped(expr: pl.Expr, escapes: tuple[tuple[str, str], ...]) -> pl.Expr:
+    for token, replacement in escapes:
+        expr = expr.str.replace_all(token, replacement, literal=True)
+    return expr
+
+
+def workflow_command(name: str, properties: dict[str, str], message: str) -> str:
+    """`::name key=value,key=value::message`, every part escaped; an empty value is left out,
+    as GitHub's toolkit leaves it."""
+    props = ",".join(
+        f"{key}={escape_property(value)}" for key, value in properties.items() if value
+    )
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def verdict(outcome: ValidateResult, result: Any) -> str:
+    """`valid`, `invalid`, or with --strict `invalid (--strict: 2 warnings)`."""
+    if outcome.passed(result):
+        return "valid"
+    if result.valid:
+        return f"invalid (--strict: {plural(result.warnings.height, 'warning')})"
+    return "invalid"
+
+
+def ci_summary(outcome: ValidateResult, result: Any) -> str:
+    """One upload's verdict in one line: its path, kind, rows and whether it passed."""
+    where = f" sheet {result.raw.sheet}," if result.raw.sheet else ""
+    return (
+        f"{result.raw.path}: {result.kind},{where} {plural(result.rows, 'row')}, "
+        f"{result.valid_rows} valid, {result.invalid_rows} invalid: {verdict(outcome, result)}"
+    )
+
+
+def ci_findings(result: Any, max_errors: int) -> pl.DataFrame:
+    """The findings a CI report lists: the first `max_errors` errors (0: all) and every warning,
+    as `row`, `col` (the cell's column number, A is 1; none for a whole-file finding), `cell`,
+    `code`, `severity` and `text`: `row 5, DOB (D5): not a real date; ...`, or for a whole-file
+    finding its message (which names headings, never cells)."""
+    import polars as pl
+
+    from heattool.findings import message
+
+    errors = result.errors if max_errors <= 0 else result.errors.head(max_errors)
+    listed = pl.concat([errors, result.warnings])
+    in_cells = listed.filter(pl.col("row").is_not_null())
+    catalogue = pl.DataFrame(
+        [
+            {"code": code, "column": column, "catalogued": message(code, column)}
+            for code, column in in_cells.select("code", "column").unique().iter_rows()
+        ],
+        schema={"code": pl.String, "column": pl.String, "catalogued": pl.String},
+    )
+    letters = pl.col("cell").str.extract(r"([A-Z]+)[0-9]+$", 1)
+    found = in_cells["cell"].str.extract(r"([A-Z]+)[0-9]+$", 1).drop_nulls().unique()
+    numbers = {v: _column_number(v) for v in found}
+    in_a_row = pl.col("row").is_not_null()
+    return listed.join(catalogue, on=["code", "column"], how="left", maintain_order="left").select(
+        "row",
+        pl.when(in_a_row)
+        .then(letters.replace_strict(numbers, default=None, return_dtype=pl.Int64))
+        .alias("col"),
+        "cell",
+        "code",
+        "severity",
+        pl.when(in_a_row)
+        .then(pl.format("row {}, {} ({}): {}", "row", "column", "cell", "catalogued"))
+        .otherwise(pl.col("message"))
+        .alias("text"),
+    )
+
+
+def _column_number(letters: str) -> int:
+    """A -> 1, Z -> 26, AA -> 27, as a spreadsheet numbers its columns."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def validation_github(outcome: ValidateResult, max_errors: int) -> str:
+    """GitHub Actions workflow commands: per upload a `::group::` titled with its verdict, one
+    `::error` or `::warning` annotation per finding (`line` its row, `col` its column number),
+    `::endgroup::`; then an `::error` per unreadable upload. Every line is a command, so no
+    upload's text can start one of its own."""
+    import polars as pl
+
+    lines: list[str] = []
+    for result in outcome.results:
+        title = ci_summary(outcome, result)
+        if 0 < max_errors < result.errors.height:
+            title += (
+                f"; the first {max_errors} of {result.errors.height} errors annotated "
+                "(--max-errors 0 annotates all)"
+            )
+        lines.append(workflow_command("group", {}, title))
+        found = ci_findings(result, max_errors)
+        file = pl.lit(escape_property(str(result.raw.path)))
+        annotations = found.select(
+            pl.concat_str(
+                pl.lit("::"),
+                "severity",
+                pl.lit(" file="),
+                file,
+                # each null, so left out, for a whole-file finding
+                pl.concat_str(pl.lit(",line="), pl.col("row").cast(pl.String)),
+                pl.concat_str(pl.lit(",col="), pl.col("col").cast(pl.String)),
+                pl.lit(",title="),
+                _escaped(pl.col("code"), PROPERTY_ESCAPES),
+                pl.lit("::"),
+                _escaped(pl.col("text"), DATA_ESCAPES),
+                ignore_nulls=True,
+            )
+        )
+        lines += annotations.to_series().to_list()
+        lines.append("::endgroup::")
+    for path, reason in outcome.failures:
+        lines.append(workflow_command("error", {"file": path, "title": "unreadable"}, reason))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def validation_junit(outcome: ValidateResult, max_errors: int) -> bytes:
+    """A JUnit XML report (UTF-8): one <testsuite> per upload, named by its path, with one
+    <testcase> per finding code that fails, its <failure> listing that code's rows and cells
+    (among the first `max_errors` errors; 0: all). Warnings go in <system-out>, or fail like
+    errors with --strict. An upload with nothing failing has one passing testcase, `valid`;
+    an unreadable upload, one testcase `readable` with an <error>.
+
+    One testcase per code, not per cell, keeps a report of a million rows small and shows each
+    mistake once, with its rows. The report is valid against Jenkins' junit-10.xsd and against
+    Ant's stricter schema (windyroad JUnit.xsd), which wants properties, system-out,
+    system-err, a timestamp and a hostname (`localhost`: the machine is not named). Nothing
+    is timed, so every time is 0.
+    """
+    import xml.etree.ElementTree as ET
+
+    import polars as pl
+
+    from heattool.clock import utc_now
+
+    stamp = utc_now().isoformat(timespec="seconds")
+    root = ET.Element("testsuites")
+    for result in outcome.results:
+        path = str(result.raw.path)
+        suite = _junit_suite(root, path, stamp)
+        properties = ET.SubElement(suite, "properties")
+        facts = {
+            "kind": result.kind,
+            "format": result.raw.format,
+            "sheet": result.raw.sheet,
+            "sha256": result.raw.sha256,
+            "rows": result.rows,
+            "valid_rows": result.valid_rows,
+            "invalid_rows": result.invalid_rows,
+            "strict": str(outcome.strict).lower(),
+            "heattool": __version__,
+        }
+        for name, value in facts.items():
+            if value is not None:
+                ET.SubElement(properties, "property", name=name, value=_xml(str(value)))
+        found = ci_findings(result, max_errors)
+        counts = errors_by_code(result.errors)
+        if outcome.strict:
+            counts.update(errors_by_code(result.warnings))
+        failing = found.filter(pl.col("code").is_in(list(counts)))
+        listed = dict(failing.group_by("code", maintain_order=True).agg("text").iter_rows())
+        for code, total in counts.items():
+            texts: list[str] = listed.get(code, [])
+            more = total - len(texts)
+            if not texts:  # all past the first max_errors errors of the upload
+                message = (
+                    f"{plural(total, 'finding')}, after the first {max_errors} errors listed "
+                    "(--max-errors 0 lists all)"
+                )
+                body = message
+            else:
+                first = texts[0]
+                message = first if total == 1 else f"{plural(total, 'finding')}; the first: {first}"
+                body = "\n".join(texts)
+                body += f"\n... and {more} more (--max-errors 0 lists all)" if more else ""
+            case = _junit_case(suite, path, code)
+            failure = ET.SubElement(case, "failure", type=code, message=_xml(message))
+            failure.text = _xml(body)
+        if not counts:
+            _junit_case(suite, path, "valid")
+        out = [ci_summary(outcome, result)]
+        if not outcome.strict:
+            warnings = found.filter(pl.col("severity") == "warning")
+            out += [f"warning {c}: {t}" for c, t in warnings.select("code", "text").iter_rows()]
+        _junit_close(suite, "\n".join(out), failures=len(counts), errors=0)
+    for path, reason in outcome.failures:
+        suite = _junit_suite(root, path, stamp)
+        ET.SubElement(suite, "properties")
+        case = _junit_case(suite, path, "readable")
+        ET.SubElement(case, "error", type="unreadable", message=_xml(reason)).text = _xml(reason)
+        _junit_close(suite, f"{path}: not readable", failures=0, errors=1)
+    for number, suite in enumerate(root):
+        suite.set("id", str(number))
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _xml(text: str) -> str:
+    """Text that XML 1.0 can hold: a character it cannot (a control character) becomes U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _junit_suite(root: Any, name: str, stamp: str) -> Any:
+    import xml.etree.ElementTree as ET
+
+    attributes = {"name": _xml(name), "package": "heattool.validate", "timestamp": stamp}
+    return ET.SubElement(root, "testsuite", attributes, hostname="localhost", time="0")
+
+
+def _junit_case(suite: Any, classname: str, name: str) -> Any:
+    import xml.etree.ElementTree as ET
+
+    return ET.SubElement(suite, "testcase", classname=_xml(classname), name=name, time="0")
+
+
+def _junit_close(suite: Any, out: str, *, failures: int, errors: int) -> None:
+    """Count the suite's testcases and end it with its system-out and an empty system-err."""
+    import xml.etree.ElementTree as ET
+
+    suite.set("tests", str(len(suite.findall("testcase"))))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    suite.set("skipped", "0")
+    ET.SubElement(suite, "system-out").text = _xml(out)
+    ET.SubElement(suite, "system-err")
 
 
 def heading_mapping(result: Any) -> list[dict[str, str | None]]:
@@ -158,7 +432,7 @@ def errors_by_code(errors: pl.DataFrame) -> dict[str, int]:
 def render_validation(console: Console, outcome: ValidateResult, max_errors: int) -> None:
     """The text report: a summary per file and a table of its first errors."""
     for result in outcome.results:
-        verdict = "[green]valid[/]" if result.valid else "[red]invalid[/]"
+        verdict = _verdict_markup(outcome, result)
         where = f" sheet {escape(result.raw.sheet)}," if result.raw.sheet else ""
         console.print(
             f"[bold]{escape(str(result.raw.path))}[/]: {result.kind},{where} {result.rows} rows, "
@@ -176,6 +450,11 @@ def render_validation(console: Console, outcome: ValidateResult, max_errors: int
                     f"  ... and {result.errors.height - shown.height} more errors "
                     "(--max-errors 0 lists all; --errors-out FILE writes them to a CSV)"
                 )
+
+
+def _verdict_markup(outcome: ValidateResult, result: Any) -> str:
+    said = verdict(outcome, result)
+    return f"[green]{said}[/]" if said == "valid" else f"[red]{escape(said)}[/]"
 
 
 def _findings_table(findings: pl.DataFrame) -> Table:

@@ -6,6 +6,7 @@ import codecs
 import csv
 import hashlib
 import io
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ UTF8_BOM = codecs.BOM_UTF8
 FALLBACK_ENCODING = "cp1252"
 DELIMITERS = (",", "\t", ";")  # tie-break order when a header line has as many of each
 HEADER_SEARCH_ROWS = 10  # a title row (or several) above the headings: they are looked for here
+STDIN = "-"  # the path that means standard input (a file named - is given by its full path)
+STDIN_NAME = Path("<stdin>")  # how reports name that upload
 
 # Whether a row of cells is an upload's headings (schemas/ knows; io/ only asks).
 HeaderTest = Callable[[Sequence[str]], bool]
@@ -60,9 +63,10 @@ def read_upload(
     failing that, or without `is_header`, a CSV file's first row and the first non-empty row of
     the first non-empty sheet.
     """
+    from_stdin = str(path) == STDIN
     path = Path(path)
     try:
-        data = path.read_bytes()
+        path, data = upload_bytes(path)
     except FileNotFoundError:
         raise UnreadableInput(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -78,6 +82,11 @@ def read_upload(
         )
     is_zip = data[:4] == b"PK\x03\x04"
     is_ole = data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
+    if from_stdin and (is_zip or is_ole):
+        raise UnreadableInput(
+            f"{path}: looks like an Excel workbook; standard input takes CSV only, "
+            "so give the workbook's file name instead of -"
+        )
     if path.suffix.lower() in EXCEL_SUFFIXES or is_zip or is_ole:
         frame, sheet_name, row, column = _read_excel(path, sheet, header_row, is_header)
         return RawTable(
@@ -108,6 +117,26 @@ def read_upload(
         encoding_note=note,
         header_row=row,
     )
+
+
+def upload_name(path: Path) -> Path:
+    """The name reports give an upload: `<stdin>` for `-`, else the path as given."""
+    return STDIN_NAME if str(path) == STDIN else Path(path)
+
+
+def upload_bytes(path: Path) -> tuple[Path, bytes]:
+    """An upload's name and bytes: `-` is standard input (never a terminal), else the file."""
+    if str(path) != STDIN:
+        return path, path.read_bytes()
+    stream = sys.stdin
+    if stream is None:  # no standard input at all (a closed descriptor 0)
+        return STDIN_NAME, b""
+    if stream.isatty():
+        raise UnreadableInput(
+            f"{STDIN_NAME}: standard input is a terminal; pipe a CSV file in "
+            "(heattool validate - < upload.csv) or give the file's name"
+        )
+    return STDIN_NAME, stream.buffer.read()
 
 
 def _to_utf8(path: Path, data: bytes, encoding: str | None) -> tuple[bytes, str, str | None]:
