@@ -503,13 +503,18 @@ def test_an_output_of_an_unknown_kind_is_refused_before_any_work(invoke, db, tmp
 
 def test_a_track_request_must_be_named_for_its_format(invoke, db, tmp_path):
     out = tmp_path / "hesa.parquet"
-    result = invoke("track-request", "-t", "hesa", "--year", "2026", "--out", out, "--db", db)
+    result = invoke("track-request", "-t", "hesa", "--year", "2026", "--out", out, "--db", db,
+                    "--file-format", "csv")  # fmt: skip
     assert result.exit_code == 2
-    assert f"{out}: the file name must end .csv for --format csv" in " ".join(result.stderr.split())
+    message = " ".join(result.stderr.split())
+    assert f"{out}: the file name must end .csv for --file-format csv" in message
     assert not out.exists()
     assert query(db, "SELECT count(*) FROM track_batches") == [(0,)]
-    again = invoke("track-request", "-t", "hesa", "--year", "2026", "--out", out, "--db", db,
-                   "--format", "parquet")  # fmt: skip
+    text = tmp_path / "hesa.txt"  # csv unless the name says parquet: .txt is refused
+    result = invoke("track-request", "-t", "hesa", "--year", "2026", "--out", text, "--db", db)
+    assert result.exit_code == 2
+    assert not text.exists()
+    again = invoke("track-request", "-t", "hesa", "--year", "2026", "--out", out, "--db", db)
     assert again.exit_code == 0, again.stderr
     assert pl.read_parquet(out).height > 0
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from heattool.actions.track_request import FILE_COLUMNS, track_request
 from heattool.rules.policy import default_policy_path, load_policy
 from heattool.store import Store
-from tests.helpers import HEAT_TOML, add_people, query
+from tests.helpers import EXAMPLES, HEAT_TOML, add_people, query
 
 POLICY = load_policy()
 
@@ -305,7 +305,7 @@ def test_request_writes_file_manifest_batch_and_says_what_it_left_out(invoke, db
 
 def test_parquet_request_has_the_same_rows_with_types(invoke, db, tmp_path):
     out = tmp_path / "hesa.parquet"
-    result = request(invoke, db, out, "--format", "parquet")
+    result = request(invoke, db, out, "--file-format", "parquet")
     assert result.exit_code == 0, result.stderr
     frame = pl.read_parquet(out)
     assert frame.columns == list(FILE_COLUMNS)
@@ -798,3 +798,23 @@ def test_npd_sends_only_the_nations_it_covers_and_every_record_has_one_verdict(
             reasons = row["all_reasons"].split("; ")
             heat_row = next(r for r, h in considered if h == row["heat_id"])
             assert ("not-in-npd-nation" in reasons) == (schooled_in(heat_row) not in nations)
+
+
+def test_format_is_the_output_and_the_file_format_follows_the_suffix(invoke, tmp_path):
+    """--format is what goes to stdout (text or json); the request file's format is its suffix
+    (or --file-format), as for every other file heattool writes (issue 14 item 7)."""
+    db = tmp_path / "store.duckdb"
+    uploads = [EXAMPLES / f"{k}.csv" for k in ("activities", "students", "attendance")]
+    assert invoke("import", *uploads, "-m", "KENT", "--db", db).exit_code == 0
+    out = tmp_path / "hesa.parquet"
+    result = invoke(
+        "track-request", "--target", "hesa", "--year", "2026", "--db", db, "--out", out,
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["format"], document["out"]) == ("parquet", str(out))
+    assert pl.read_parquet(out).height == document["records"] > 0
+    assert document["records"] + document["excluded_total"] == sum(
+        1 for _ in csv.DictReader((EXAMPLES / "students.csv").open(encoding="utf-8-sig"))
+    )

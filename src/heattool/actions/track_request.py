@@ -100,7 +100,7 @@ def track_request(
         raise HeattoolError("give --out FILE for the request (or --dry-run to see the counts)")
     _check_year(chosen, year)
     check_output_path(excluded_out)
-    check_output_path(out, (f".{file_format}",), f"for --format {file_format}")
+    check_output_path(out, (f".{file_format}",), f"for --file-format {file_format}")
     check_output_path(out and manifest_path(out), DOCUMENT_SUFFIXES)
     member = store.known_member(member)
     with Request(store, chosen, year, member) as request:

@@ -774,9 +774,14 @@ def track_request(
     ] = None,
     member: MemberFilterOption = None,
     file_format: Annotated[
-        TrackFileFormat,
-        typer.Option("--format", "-f", help="csv (UTF-8, Excel-safe) or parquet."),
-    ] = TrackFileFormat.csv,
+        TrackFileFormat | None,
+        typer.Option(
+            "--file-format",
+            help="The request file's format: csv (UTF-8, Excel-safe) or parquet; default from "
+            "the --out suffix (.parquet), else csv.",
+        ),
+    ] = None,
+    output_format: FormatOption = OutputFormat.text,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Show the counts; write no request and record nothing."),
@@ -804,7 +809,7 @@ def track_request(
 
         heattool track-request --target npd --year 2026 --dry-run --excluded-out fix-these.csv
 
-        heattool track-request --target hesa --year 2026 --format parquet --out hesa-2026.parquet
+        heattool track-request --target hesa --year 2026 --out hesa-2026.parquet --format json
     """
     from heattool.actions.track_request import run_track_request
     from heattool.rules.policy import load_policy
@@ -819,11 +824,28 @@ def track_request(
             year,
             member=member,
             out=out,
-            file_format=file_format.value,
+            file_format=(
+                file_format.value
+                if file_format is not None
+                else "parquet"
+                if out is not None and out.suffix.lower() == ".parquet"
+                else "csv"
+            ),
             dry_run=dry_run,
             excluded_out=excluded_out,
         )
-    render.render_track_request(render.stdout(), result)
+    if output_format is OutputFormat.json:
+        render.emit_json(
+            {
+                **result.manifest(),
+                "dry_run": result.dry_run,
+                "db": result.db,
+                "out": None if result.out is None else str(result.out),
+                "excluded_out": None if result.excluded_out is None else str(result.excluded_out),
+            }
+        )
+    else:
+        render.render_track_request(render.stdout(), result)
 
 
 @handles_errors

@@ -45,7 +45,7 @@ def check_output_path(
     """Refuse, before any work is done, an output heattool will not write (exit 2).
 
     A symbolic link is refused, and so is a name whose suffix (any case) is not one of
-    `suffixes`; `why` ends the message (e.g. "for --format csv"). None passes, and so does an
+    `suffixes`; `why` ends the message (e.g. "for --file-format csv"). None passes, and so does an
     existing folder if `folder_ok` (the files are written, and checked, inside it).
     """
     if path is None or (folder_ok and Path(path).is_dir()):
