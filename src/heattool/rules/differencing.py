@@ -135,8 +135,10 @@ def recoverable(cell: Cell, ranges: dict[str, list[float]]) -> list[str]:
     return found
 
 
-def protect(cells: Sequence[Cell], lines: Sequence[Line]) -> None:
+def protect(cells: Sequence[Cell], lines: Sequence[Line]) -> int | None:
     """Hide more cells until no primary-suppressed cell is recoverable (changes `cells`).
+
+    None when that is done; else the cell still recoverable when nothing more can be hidden.
 
     First, while some line has exactly one cell not shown exactly (a hidden rate or mean, with
     its counts rounded or hidden), hide its smallest other cell's rate or mean: the line's
@@ -146,7 +148,8 @@ def protect(cells: Sequence[Cell], lines: Sequence[Line]) -> None:
     of the cells in a line that gives it away (else in any of its lines, else anywhere), the
     one that shows the most (nothing hidden before the statistic hidden), then the smallest,
     then the first. Every step hides more, so it ends: at worst with every count hidden, which
-    nothing but a rule's own codes can give away.
+    nothing but a rule's own codes can give away (two tests `denominator_below` 10 and 11 with
+    different codes say "exactly 10").
     """
     solutions: dict[frozenset[int], frozenset[int]] = {}
     while True:
@@ -161,12 +164,12 @@ def protect(cells: Sequence[Cell], lines: Sequence[Line]) -> None:
             None,
         )
         if leaking is None:
-            return
+            return None
         theirs = [line for line in lines if leaking in line.cells()]
         giving = [line for line in theirs if _line_gives_away(line, leaking, known)]
         pools = [_cells_of(giving), _cells_of(theirs), range(len(cells))]
         if not _hide_next(cells, pools, leaking):
-            return
+            return leaking
 
 
 def _hide_next(cells: Sequence[Cell], pools: Iterable[Iterable[int]], protecting: int) -> bool:

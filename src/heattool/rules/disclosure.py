@@ -16,8 +16,9 @@ A cell is one group of a table of one or two dimensions with its margins: a rate
 `numerator` and `denominator` (the rate and its 95% Wilson interval are worked out from the
 unrounded counts), a mean cell `sum`, `sum_sq` and `n` (the mean and its standard error; for the
 tests its denominator is `n`). Hiding the numerator or the counts hides the rate too (the rate
-gives them back), and hiding n hides the mean. A test applies to a table only when it hides
-something that table has: `hides = ["mean"]` leaves rate tables alone.
+gives them back), and hiding n hides the mean. A test applies to a table only when the table
+has what it tests and something it hides: `hides = ["mean"]` leaves rate tables alone, and a
+mean has no numerator.
 
 What a reader can work out ("recoverable")
 -----------------------------------------
@@ -43,18 +44,23 @@ line's other cells allow (the total's least value less the others' greatest, and
 each cell's facts; and solve the lines together, as one system of equations, for every quantity
 not yet known exactly (this finds a cell that only several lines at once give away).
 
-A hidden count is *recoverable* when that leaves it a single value; a hidden rate when its
-numerator and denominator both are (or its numerator is 0); a hidden mean when its n and sum
-both are. With rounding, a single hidden rate in a line is recoverable (the other rates give
-their exact counts, which the total's rate gives exactly too); so are two whose rounded counts
-are both at the top (or bottom) of their ranges, e.g. 2 and 42 in a line of total 104 with 60.
+What a primary test hid is *recoverable* when that leaves it one value: a count when the count
+is left one value; a rate when its numerator and denominator both are (or its numerator is 0);
+a mean when its n and sum both are. With rounding, a single hidden rate in a line is
+recoverable (the other rates give their exact counts, and the total's rate gives its own); so
+are two whose rounded counts are both at the top (or bottom) of their ranges, e.g. 2 and 42 in
+a line of total 104 with 60.
 
-Secondary suppression (`differencing.protect`): while some primary-suppressed cell is
-recoverable, hide the next thing of one more cell (its rate or mean; when that is hidden
-already, its counts): of the cells in a line that gives it away, the one that shows the most,
-then the smallest, then the first. Iterated to a fixpoint, so no primary-suppressed cell is
-recoverable by this reader. Not covered: a reader who combines the rounded ranges of several
-lines at once (integer programming), or who knows the counts of a group from elsewhere.
+Secondary suppression (`differencing.protect`) hides the next thing of one more cell at a time
+(its rate or mean; when that is hidden already, its counts), to a fixpoint: first, while a line
+holds exactly one cell not shown exactly, its smallest other cell (plain subtraction would give
+that one away, and every chain of subtractions starts at such a line); then, while the reader
+still recovers a primary-suppressed cell, a cell of a line that gives it away (else of its lines,
+else of the table): the one that shows the most, then the smallest, then the first. So no
+primary-suppressed cell is recoverable by this reader; at worst every count is hidden, and a
+rule whose codes alone give a cell away is refused (BadPolicy) when applied. Not
+covered: a reader who combines the rounded ranges of several lines at once (integer
+programming), or who knows the counts of a group from elsewhere.
 """
 
 from __future__ import annotations
@@ -356,15 +362,16 @@ def wilson_interval(
     """The Wilson score interval of numerator / denominator, (low, high) in [0, 1].
 
     centre = (p + z²/2d) / (1 + z²/d), half-width = z √(p(1 - p)/d + z²/4d²) / (1 + z²/d);
-    null where the denominator is 0.
+    low <= p <= high; null where the denominator is 0.
     """
     n, d = _expr(numerator).cast(pl.Float64), _expr(denominator).cast(pl.Float64)
     p = n / d
     scale = 1 + z**2 / d
     centre = (p + z**2 / (2 * d)) / scale
     half = z * (p * (1 - p) / d + z**2 / (4 * d**2)).sqrt() / scale
-    low = pl.when(d > 0).then((centre - half).clip(0.0, 1.0))
-    high = pl.when(d > 0).then((centre + half).clip(0.0, 1.0))
+    # Never past the rate itself: at 0/d and d/d rounding error would put a bound 1e-17 beyond.
+    low = pl.when(d > 0).then(pl.min_horizontal(centre - half, p).clip(0.0, 1.0))
+    high = pl.when(d > 0).then(pl.max_horizontal(centre + half, p).clip(0.0, 1.0))
     return low, high
 
 
@@ -412,7 +419,13 @@ def apply(rule: DisclosureRule, cells: pl.DataFrame, dimensions: Sequence[str]) 
     table = [_cell(rule, tests, kind, row, counts) for row in frame.iter_rows(named=True)]
     lines = _lines(frame, dims)
     _check_sums(table, lines, frame, dims)
-    protect(table, lines)
+    leaking = protect(table, lines)
+    if leaking is not None:
+        key = frame.select(dims).row(leaking)
+        raise BadPolicy(
+            f"{rule.source}: the codes of this rule give a suppressed cell away by themselves "
+            f"(cell {key}); widen its tests or give them the same code"
+        )
     codes = [
         tests[test].code if test is not None else rule.secondary_code for test in frame["_test"]
     ]
