@@ -154,10 +154,8 @@ def protect(cells: Sequence[Cell], lines: Sequence[Line]) -> int | None:
     solutions: dict[frozenset[int], frozenset[int]] = {}
     while True:
         alone = next((line for line in lines if len(_inexact(cells, line)) == 1), None)
-        if alone is not None:
-            (single,) = _inexact(cells, alone)
-            _hide_next(cells, [alone.cells()], single)
-            continue
+        if alone is not None and _hide_next(cells, [alone.cells()], _inexact(cells, alone)[0]):
+            continue  # (its other cells show everything, so there is always one to hide)
         known = reader(cells, lines, solutions)
         leaking = next(
             (i for i, cell in enumerate(cells) if cell.primary and recoverable(cell, known[i])),
