@@ -26,7 +26,14 @@ ALLOWED = {
     "schemas": {"schemas", "io"},
     "io": {"io"},
 }
-BASE = {"errors", "findings", "clock", "background", "__init__"}  # anyone may import these
+BASE = {
+    "errors",
+    "findings",
+    "clock",
+    "background",
+    "progress",
+    "__init__",
+}  # anyone may import these
 
 
 def modules() -> list[Path]:

@@ -17,6 +17,7 @@ from heattool.errors import HeattoolError, UnknownKind
 from heattool.findings import CODES, message
 from heattool.io.readers import STDIN_NAME, upload_name
 from heattool.io.writers import check_output_path, write_frame
+from heattool.progress import Progress, nowhere
 from heattool.rules.entry_year import LABEL, NATION, SOURCE, YEAR, expected_entry_year
 from heattool.schemas import PERSON_KINDS, REF_COLUMNS, member_code
 from heattool.schemas.headers import kind_columns
@@ -96,6 +97,10 @@ class ImportReport:
     encrypted: bool = False  # the store is; the rejects files are not
 
     @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
     def rejected(self) -> int:
         return sum(f.rejected for f in self.files)
 
@@ -133,6 +138,7 @@ def import_paths(
     rejects_out: Path | None = None,
     allow_previously_erased: bool = False,
     write_rejects: bool = True,
+    progress: Progress = nowhere,
 ) -> ImportReport:
     """Validate every upload, then load them all in one transaction, referenced kinds first.
 
@@ -159,9 +165,10 @@ def import_paths(
     )
     opening = beside(_open_beside, target_to_open if beside_validation else None, key)
     try:
-        results = [
-            _validate(path, kind, sheet, encoding, as_of, aliases, header_row) for path in paths
-        ]
+        results = []
+        for path in paths:
+            results.append(_validate(path, kind, sheet, encoding, as_of, aliases, header_row))
+            progress(f"validated {path.name}", results[-1].rows)
         opened = opening.result()  # an error opening the store comes after validation's
     except BaseException:
         _close_opened(opening)
@@ -176,6 +183,7 @@ def import_paths(
         if created:  # a new store that loaded nothing is not left behind
             Store.remove(Path(target_to_open))
         raise
+    progress(f"loaded into {target}" if report.loaded else "loaded nothing", report.rows)
     if created and not report.loaded:
         Store.remove(Path(target_to_open))
     # Written once the load is committed (or rolled back): a failed commit writes none.

@@ -13,6 +13,7 @@ from heattool.background import beside
 from heattool.errors import BadPolicy, HeattoolError, UnreadableInput
 from heattool.io.readers import STDIN, upload_name
 from heattool.io.writers import check_output_path, write_frame
+from heattool.progress import Progress, nowhere
 from heattool.schemas.validate import ValidationResult
 
 FINDING_COLUMNS = ["file", "row", "cell", "column", "value", "code", "severity", "message"]
@@ -50,6 +51,7 @@ def validate(
     aliases: Path | None = None,
     errors_out: Path | None = None,
     strict: bool = False,
+    progress: Progress = nowhere,
 ) -> ValidateResult:
     """Validate each path; unreadable ones are collected as (path, reason), not raised.
 
@@ -79,6 +81,7 @@ def validate(
             )
             warm_up.result()  # a bad alias file stops the run here (exit 3)
             outcome.results.append(validate_table(raw, kind, as_of=as_of, aliases=aliases))
+            progress(f"validated {upload_name(path)}", outcome.results[-1].rows)
         except BadPolicy:  # the alias file, from the warm-up: stops the run
             raise
         except HeattoolError as exc:
@@ -86,6 +89,7 @@ def validate(
             outcome.failures.append(
                 (str(name), reason if reason.startswith(str(name)) else f"{name}: {reason}")
             )
+            progress(f"could not read {name}", None)
     warm_up.result()
     if errors_out is not None:
         write_findings(outcome.results, errors_out)

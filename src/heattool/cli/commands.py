@@ -134,9 +134,10 @@ def validate(
     """
     from heattool.actions.validate import validate as run
 
-    with render.working("validating ..."):
+    with render.steps("validating", len(paths)) as progress:
         outcome = run(
             paths,
+            progress=progress,
             kind=kind,
             sheet=sheet,
             header_row=header_row,
@@ -220,9 +221,10 @@ def import_(
     """
     from heattool.actions.load import import_paths
 
-    with render.working("importing ..."):
+    with render.steps("importing", len(paths) + 1) as progress:  # each upload, then the load
         report = import_paths(
             paths,
+            progress=progress,
             member=member,
             db=db,
             key=store_key(ctx),

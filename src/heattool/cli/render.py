@@ -10,6 +10,7 @@ import contextlib
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from rich.text import Text
 
 from heattool import __version__
 from heattool.clock import utc_text
+from heattool.progress import Progress, nowhere
 
 if TYPE_CHECKING:
     from heattool.actions.config import Settings
@@ -57,6 +59,39 @@ def working(message: str) -> Iterator[None]:
         return
     with console.status(message):
         yield
+
+
+@contextlib.contextmanager
+def steps(message: str, total: int) -> Iterator[Progress]:
+    """A bar on stderr over an action's `total` steps, each done step named with its rows and
+    their rate; nothing when stderr is not a terminal (a pipe, cron, a test)."""
+    console = stderr()
+    if not console.is_terminal:
+        yield nowhere
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task(message, total=total)
+    last = [time.perf_counter()]
+
+    def done(step: str, rows: int | None = None) -> None:
+        now = time.perf_counter()
+        seconds, last[0] = now - last[0], now
+        rate = f", {rows / seconds:,.0f} rows/s" if rows and seconds > 0 else ""
+        counted = f": {rows:,} rows in {seconds:.1f} s{rate}" if rows is not None else ""
+        bar.console.print(Text(f"{step}{counted}", style="dim"))
+        bar.advance(task)
+
+    with bar:
+        yield done
 
 
 def say(console: Console, text: str) -> None:
