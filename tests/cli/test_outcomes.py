@@ -25,7 +25,7 @@ HESA_MAPPING = (
     "HE Provider -> he_provider, HE Level -> he_level, Tariff Group -> tariff_group, "
     "Continued -> continued"
 )
-OUTCOME_TABLES = ("hesa_outcomes", "npd_outcomes", "return_batches")
+OUTCOME_TABLES = ("outcomes_hesa", "outcomes_npd", "return_batches")
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def stored_hesa(db: Path) -> list[tuple]:
     return query(
         db,
         "SELECT heat_id::VARCHAR, member, kind, entered_he, he_entry_year, he_provider, he_level, "
-        "tariff_group, continued, return_batch_id FROM hesa_outcomes ORDER BY member, heat_id",
+        "tariff_group, continued, return_batch_id FROM outcomes_hesa ORDER BY member, heat_id",
     )
 
 
@@ -112,7 +112,10 @@ def test_the_people_the_requests_sent(db):
     assert [sent(db, "hesa", r) for r in ("S0004", "S0009", "SA01", "S0001", "S0013")] == [
         True, True, True, False, False,
     ]  # fmt: skip
-    assert [sent(db, "npd", r) for r in ("S0001", "S0004", "S0013")] == [True, False, False]
+    assert [sent(db, "npd", r) for r in ("S0001", "S0004", "S0012", "S0013")] == [
+        True, False, False, False,
+    ]  # fmt: skip
+    assert sent(db, "hesa", "S0012")
 
 
 def test_a_valid_hesa_return_loads_its_outcomes_by_heat_id(invoke, db, tmp_path):
@@ -173,7 +176,7 @@ def test_an_npd_return_reads_the_same_as_csv_excel_or_parquet(invoke, db, tmp_pa
     stored = query(
         db,
         "SELECT heat_id::VARCHAR, kind, exam_year, attainment8, english_maths_4, english_maths_5, "
-        "level3, fsm, idaci_decile FROM npd_outcomes ORDER BY attainment8 DESC",
+        "level3, fsm, idaci_decile FROM outcomes_npd ORDER BY attainment8 DESC",
     )
     assert stored == [
         (ids[0], "students", 2025, 52.5, True, True, None, False, 7),
@@ -232,12 +235,12 @@ def test_a_heat_id_the_store_or_the_member_does_not_hold_is_unknown(invoke, db, 
 
 
 def test_a_person_never_sent_for_the_target_is_not_requested(invoke, db, tmp_path):
-    # S0013 was never sent; S0001 only for NPD; S0004 only for HESA. A dry-run request records
-    # nothing, so it sends nobody.
+    # S0013 was never sent; S0001 only for NPD; S0004 and S0012 only for HESA. A dry-run request
+    # records nothing, so it sends nobody: S0012 is in an NPD one.
     dry = invoke("track-request", "--target", "npd", "--year", "2026", "--member", "KENT",
                  "--dry-run", "--db", db)  # fmt: skip
-    assert dry.exit_code == 0 and "2 records (2 students)" in dry.stdout  # S0004, S0012
-    ids = {r: heat_id(db, r) for r in ("S0013", "S0001", "S0004")}
+    assert dry.exit_code == 0 and "1 record (1 student)" in dry.stdout
+    ids = {r: heat_id(db, r) for r in ("S0013", "S0001", "S0004", "S0012")}
     hesa = write(
         tmp_path / "hesa.csv",
         HESA,
@@ -252,7 +255,7 @@ def test_a_person_never_sent_for_the_target_is_not_requested(invoke, db, tmp_pat
     assert [r[0] for r in stored_hesa(db)] == [ids["S0004"]]
 
     npd = write(
-        tmp_path / "npd.csv", NPD, f"{ids['S0004']},2025,40,,,,,", f"{ids['S0001']},2025,,,,,,"
+        tmp_path / "npd.csv", NPD, f"{ids['S0012']},2025,40,,,,,", f"{ids['S0001']},2025,,,,,,"
     )
     result = outcomes(invoke, db, npd, "-t", "npd", "--no-rejects", "-f", "json")
     assert result.exit_code == 1
@@ -263,7 +266,7 @@ def test_a_person_never_sent_for_the_target_is_not_requested(invoke, db, tmp_pat
     assert [(e["row"], e["cell"], e["column"], e["code"]) for e in file["errors"]] == [
         (2, "A2", "heat_id", "not-requested")
     ]
-    assert query(db, "SELECT heat_id::VARCHAR FROM npd_outcomes") == [(ids["S0001"],)]
+    assert query(db, "SELECT heat_id::VARCHAR FROM outcomes_npd") == [(ids["S0001"],)]
 
 
 RETURN_CASES = {
@@ -309,7 +312,7 @@ def test_the_same_return_twice_changes_nothing(invoke, db, tmp_path):
     ids = [heat_id(db, r) for r in ("S0004", "S0009")]
     path = write(tmp_path / "hesa.csv", HESA, f"{ids[0]},Yes,2025,,,,", f"{ids[1]},No,,,,,")
     assert outcomes(invoke, db, path, "-t", "hesa").exit_code == 0
-    before = query(db, "SELECT * FROM hesa_outcomes ORDER BY heat_id")
+    before = query(db, "SELECT * FROM outcomes_hesa ORDER BY heat_id")
     again = outcomes(invoke, db, path, "-t", "hesa", "-m", "KENT")
     assert again.exit_code == 0, again.stderr
     lines = again.stdout.splitlines()
@@ -318,7 +321,7 @@ def test_the_same_return_twice_changes_nothing(invoke, db, tmp_path):
     )
     assert lines[2].startswith("  already imported in return batch 1 on ")
     assert lines[2].endswith(" UTC; nothing changed")
-    assert query(db, "SELECT * FROM hesa_outcomes ORDER BY heat_id") == before
+    assert query(db, "SELECT * FROM outcomes_hesa ORDER BY heat_id") == before
     (last,) = query(db, "SELECT max(event_id) FROM audit_events WHERE event = 'outcomes-import'")
     assert query(db, "SELECT count(*) FROM audit_records WHERE event_id = ?", [last[0]]) == [(0,)]
 
@@ -328,7 +331,7 @@ def test_a_later_return_replaces_the_earlier_and_the_audit_holds_no_outcome(invo
     first = write(tmp_path / "first.csv", HESA, f"{ids[0]},Yes,2025,University of Kent,,high,",
                   f"{ids[1]},No,,,,,", f"{ids[2]},Yes,2024,,,,")  # fmt: skip
     assert outcomes(invoke, db, first, "-t", "hesa", "-m", "KENT").exit_code == 0
-    (created,) = query(db, "SELECT created_at FROM hesa_outcomes WHERE heat_id = ?::UUID", [ids[0]])
+    (created,) = query(db, "SELECT created_at FROM outcomes_hesa WHERE heat_id = ?::UUID", [ids[0]])
     later = write(tmp_path / "later.csv", HESA,
                   f"{ids[0]},Yes,2025,University of Kent,first degree,high,yes",
                   f"{ids[1]},No,,,,,")  # fmt: skip
@@ -341,7 +344,7 @@ def test_a_later_return_replaces_the_earlier_and_the_audit_holds_no_outcome(invo
     assert rows[ids[0]][3:] == (True, 2025, "University of Kent", "first-degree", "high", True, 2)
     assert rows[ids[1]][-1] == 1 and rows[ids[2]][-1] == 1  # unchanged, and not in the later one
     replaced = query(
-        db, "SELECT created_at, updated_at FROM hesa_outcomes WHERE heat_id = ?::UUID", [ids[0]]
+        db, "SELECT created_at, updated_at FROM outcomes_hesa WHERE heat_id = ?::UUID", [ids[0]]
     )
     assert replaced[0][0] == created[0] and replaced[0][1] > created[0]
 
@@ -455,8 +458,8 @@ def test_a_return_is_never_taken_for_an_upload(invoke, tmp_path):
 def test_outcomes_are_personal_data_shown_by_access_removed_by_erase_and_purge(
     invoke, db, tmp_path
 ):
-    assert list(PERSONAL_TABLES).index("hesa_outcomes") < list(PERSONAL_TABLES).index("students")
-    assert "npd_outcomes" in PERSONAL_TABLES
+    assert list(PERSONAL_TABLES).index("outcomes_hesa") < list(PERSONAL_TABLES).index("students")
+    assert "outcomes_npd" in PERSONAL_TABLES
     s0004, s0001 = heat_id(db, "S0004"), heat_id(db, "S0001")
     hesa = write(tmp_path / "hesa.csv", HESA, f"{s0004},Yes,2025,University of Kent,,high,")
     npd = write(tmp_path / "npd.csv", NPD, f"{s0001},2025,48.5,yes,no,,no,4")
@@ -464,24 +467,29 @@ def test_outcomes_are_personal_data_shown_by_access_removed_by_erase_and_purge(
     assert outcomes(invoke, db, npd, "-t", "npd").exit_code == 0
 
     package = json.loads(invoke("subject", "access", s0004, "--db", db).stdout)
-    (held,) = package["held_in_tables"]["hesa_outcomes"]
+    (held,) = package["held_in_tables"]["outcomes_hesa"]
     assert (held["he_provider"], held["tariff_group"], held["entered_he"]) == (
         "University of Kent", "high", True,
     )  # fmt: skip
     assert "outcomes-import" in [e["event"] for e in package["audit_events"]]
+    pack = tmp_path / "pack.html"  # the pack the person reads lists them too
+    assert invoke("subject", "access", s0004, "--db", db, "--pack", pack).exit_code == 0
+    page = pack.read_text("utf-8")
+    assert "outcomes_hesa" in page and "University of Kent" in page
+    assert "We hold no outcomes about you" not in page
 
     receipt = tmp_path / "erasure.json"
     erased = invoke("subject", "erase", s0004, "--yes", "--db", db, "--receipt", receipt)
     assert erased.exit_code == 0, erased.stderr
-    assert json.loads(receipt.read_text("utf-8"))["rows_deleted"]["hesa_outcomes"] == 1
-    assert query(db, "SELECT count(*) FROM hesa_outcomes") == [(0,)]
+    assert json.loads(receipt.read_text("utf-8"))["rows_deleted"]["outcomes_hesa"] == 1
+    assert query(db, "SELECT count(*) FROM outcomes_hesa") == [(0,)]
 
     receipt = tmp_path / "purge.json"
     purged = invoke("purge", "--as-of", "2060-09-01", "--allow-future", "--yes", "--member",
                     "KENT", "--db", db, "--receipt", receipt)  # fmt: skip
     assert purged.exit_code == 0, purged.stderr
-    assert json.loads(receipt.read_text("utf-8"))["rows_deleted"]["npd_outcomes"] == 1
-    assert query(db, "SELECT count(*) FROM npd_outcomes") == [(0,)]
+    assert json.loads(receipt.read_text("utf-8"))["rows_deleted"]["outcomes_npd"] == 1
+    assert query(db, "SELECT count(*) FROM outcomes_npd") == [(0,)]
     # the batches keep their counts, never a person's outcome
     assert query(db, "SELECT target, rows, inserted FROM return_batches ORDER BY 1") == [
         ("hesa", 1, 1), ("npd", 1, 1),

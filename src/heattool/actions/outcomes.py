@@ -20,6 +20,7 @@ import polars as pl
 from heattool.clock import file_stamp, utc_now
 from heattool.errors import HeattoolError
 from heattool.io.files import rejects_path
+from heattool.io.readers import STDIN_NAME, upload_name
 from heattool.io.writers import check_output_path, write_frame
 from heattool.schemas import RETURN_KINDS
 from heattool.schemas.validate import ValidationResult, validate_file
@@ -183,8 +184,9 @@ def import_returns(
     if report.rejected and write_rejects and (rejects_out is not None or not dry_run):
         rejected = [f for f in report.files if f.rejected]
         for file in rejected:
-            default = _default_rejects(store, target, member, now, file.path)
-            path = rejects_path(file.path, rejects_out, len(rejected), default)
+            name = "stdin" if upload_name(file.path) == STDIN_NAME else file.path.stem
+            default = _default_rejects(store, target, member, now, name)
+            path = rejects_path(name, rejects_out, len(rejected), default)
             write_frame(file.result.rejected_rows(), path)
             report.rejects_paths.append(path)
     return report
@@ -277,10 +279,8 @@ def _load_file(
 
 
 def _default_rejects(
-    store: Store, target: str, member: str | None, now: dt.datetime, upload: Path
+    store: Store, target: str, member: str | None, now: dt.datetime, name: str
 ) -> Path:
     """A return's rejects file beside the store, named after the target, member and time."""
     stem = "heattool" if store.path == MEMORY else Path(store.path).stem
-    return store.folder / (
-        f"{stem}-rejects-{target}-{member or 'all'}-{file_stamp(now)}-{upload.stem}.csv"
-    )
+    return store.folder / f"{stem}-rejects-{target}-{member or 'all'}-{file_stamp(now)}-{name}.csv"

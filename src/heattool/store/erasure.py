@@ -30,8 +30,8 @@ PERSONAL_TABLES: dict[str, str] = {
         "(SELECT (member, ref) FROM people WHERE kind = 'students')"
     ),
     "track_batch_records": "heat_id IN (SELECT heat_id::UUID FROM people)",
-    "hesa_outcomes": "heat_id IN (SELECT heat_id::UUID FROM people)",
-    "npd_outcomes": "heat_id IN (SELECT heat_id::UUID FROM people)",
+    "outcomes_hesa": "heat_id IN (SELECT heat_id::UUID FROM people)",
+    "outcomes_npd": "heat_id IN (SELECT heat_id::UUID FROM people)",
     "students": "heat_id IN (SELECT heat_id::UUID FROM people)",
     "ambassadors": "heat_id IN (SELECT heat_id::UUID FROM people)",
 }

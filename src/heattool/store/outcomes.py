@@ -5,7 +5,7 @@ An outcomes import registers a return's valid rows as `incoming_return` and stag
 its `_change`: inserted, replaced, unchanged, or rejected (no such person, or one never sent in
 a request of the target). It then writes what changed, records the return batch
 and drops the staging. The action (actions/outcomes.py) arranges these steps in one transaction;
-every statement is here. Each target's outcomes are `<target>_outcomes`, one row per person.
+every statement is here. Each target's outcomes are `outcomes_<target>`, one row per person.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def outcome_table(target: str) -> str:
     """The table of a target's outcomes."""
     if target not in RETURN_KINDS:
         raise ValueError(f"not a track return: {target!r}")
-    return f"{target}_outcomes"
+    return f"outcomes_{target}"
 
 
 def outcome_columns(target: str) -> tuple[str, ...]:

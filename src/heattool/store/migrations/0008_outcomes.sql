@@ -21,7 +21,7 @@ CREATE TABLE return_batches (
     imported_at     TIMESTAMP NOT NULL,
     tool_version    VARCHAR NOT NULL
 );
-CREATE TABLE hesa_outcomes (
+CREATE TABLE outcomes_hesa (
     heat_id         UUID NOT NULL,
     member          VARCHAR NOT NULL,
     kind            VARCHAR NOT NULL,     -- students or ambassadors
@@ -35,7 +35,7 @@ CREATE TABLE hesa_outcomes (
     created_at      TIMESTAMP NOT NULL,
     updated_at      TIMESTAMP NOT NULL
 );
-CREATE TABLE npd_outcomes (
+CREATE TABLE outcomes_npd (
     heat_id         UUID NOT NULL,
     member          VARCHAR NOT NULL,
     kind            VARCHAR NOT NULL,
