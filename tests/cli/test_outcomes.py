@@ -494,3 +494,15 @@ def test_outcomes_are_personal_data_shown_by_access_removed_by_erase_and_purge(
     assert query(db, "SELECT target, rows, inserted FROM return_batches ORDER BY 1") == [
         ("hesa", 1, 1), ("npd", 1, 1),
     ]  # fmt: skip
+
+
+def test_heattool_toml_gives_the_store_member_and_rejects_folder(invoke, db, tmp_path):
+    folder = tmp_path / "rejects"
+    config = tmp_path / "heattool.toml"
+    config.write_text(f'db = "{db.name}"\nmember = "KENT"\nout_dir = "rejects"\n', "utf-8")
+    path = write(tmp_path / "hesa.csv", HESA, f"{heat_id(db, 'S0004')},Yes,2025,,,,",
+                 f"{uuid.uuid4()},No,,,,,")  # fmt: skip
+    result = invoke("--config", config, "outcomes", "import", path, "-t", "hesa")
+    assert result.exit_code == 1, result.stderr
+    assert result.stdout.splitlines()[-1] == f"loaded into {db} for member KENT"
+    assert [p.name for p in folder.iterdir()] == ["hesa.rejects.csv"]

@@ -957,7 +957,6 @@ def outcomes_import(
         heattool outcomes import hesa-return-2026.csv --target hesa --format json
     """
     from heattool.actions.outcomes import import_returns
-    from heattool.store import key_from_env
 
     with render.working("importing track returns ..."):
         report = import_returns(
@@ -965,13 +964,13 @@ def outcomes_import(
             target=target.value,
             member=member,
             db=db,
-            key=key_from_env(),
+            key=store_key(ctx),
             sheet=sheet,
             header_row=header_row,
             encoding=encoding,
             aliases=aliases,
             dry_run=dry_run,
-            rejects_out=rejects_out,
+            rejects_out=rejects_out or out_dir(ctx),
             write_rejects=not no_rejects,
         )
     if output_format is OutputFormat.json:
