@@ -113,6 +113,27 @@ _CATALOGUE = [
         ERROR,
         "no activity with this reference for this member; import the activity first",
     ),
+    # Track returns (`heattool outcomes import`).
+    FindingCode(
+        "invalid-year",
+        ERROR,
+        "not a year heattool can take; write the four-digit year, e.g. 2025, no later than this "
+        "year",
+    ),
+    FindingCode("invalid-score", ERROR, "an Attainment 8 score is a number from 0 to 90"),
+    FindingCode("invalid-decile", ERROR, "an IDACI decile is a whole number from 1 to 10"),
+    FindingCode(
+        "unknown-heat-id",
+        ERROR,
+        "the store holds no person with this heat_id (for --member, none of that member's); "
+        "check that the return is for this store and member",
+    ),
+    FindingCode(
+        "not-requested",
+        ERROR,
+        "this person was never sent in a track request of this target that the store recorded; "
+        "a return holds only people it was asked about",
+    ),
 ]
 
 CODES: dict[str, FindingCode] = {c.code: c for c in _CATALOGUE}

@@ -140,6 +140,8 @@ def test_purge_deletes_exactly_the_list_with_attachments_and_writes_a_receipt(in
     assert receipt["rows_deleted"] == {
         "attendance": 1,
         "track_batch_records": 0,
+        "outcomes_hesa": 0,
+        "outcomes_npd": 0,
         "students": 1,
         "ambassadors": 0,
     }

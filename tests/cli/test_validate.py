@@ -174,6 +174,11 @@ CASES = {
 IMPORT_CODES = {"unknown-student", "unknown-activity", "previously-erased"}
 # Codes whose message names more than the column, each tested in its own file.
 OWN_TESTS = {"lookalike-column": "tests/cli/test_headings.py"}
+# Codes of track returns only, each at its row and column through `heattool outcomes import`.
+OWN_TESTS |= dict.fromkeys(
+    ("invalid-year", "invalid-score", "invalid-decile", "unknown-heat-id", "not-requested"),
+    "tests/cli/test_outcomes.py",
+)
 
 
 def test_every_validation_error_code_has_a_case():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,14 +13,14 @@ import polars as pl
 from heattool.background import Background, beside
 from heattool.clock import file_stamp, utc_now
 from heattool.errors import HeattoolError, UnknownKind
-from heattool.findings import CODES, message
+from heattool.io.files import rejects_path
 from heattool.io.readers import STDIN_NAME, upload_name
 from heattool.io.writers import check_output_path, write_frame
 from heattool.progress import Progress, nowhere
 from heattool.rules.entry_year import LABEL, NATION, SOURCE, YEAR, expected_entry_year
 from heattool.schemas import PERSON_KINDS, REF_COLUMNS, member_code
 from heattool.schemas.headers import kind_columns
-from heattool.schemas.validate import INDEX, ROW, ValidationResult, column_letter, validate_file
+from heattool.schemas.validate import ValidationResult, validate_file
 from heattool.store import MEMORY, Store, loading, resolve_db_path
 from heattool.store.people import SCHOOL_NATION
 
@@ -294,18 +293,12 @@ def _rejects_path(
     member: str,
     now: dt.datetime,
 ) -> Path:
-    """One rejects file per upload: `--rejects-out` itself for one upload; in a folder it names,
-    or beside it with the upload's name added, for several; by default beside the store."""
+    """One rejects file per upload (`rejects_path`); by default beside the store."""
     name = "stdin" if upload_name(upload) == STDIN_NAME else upload.stem  # no `<>` in a name
-    if rejects_out is not None:
-        if rejects_out.is_dir():
-            return rejects_out / f"{name}.rejects.csv"
-        if files == 1:
-            return rejects_out
-        return rejects_out.with_name(f"{rejects_out.stem}-{name}{rejects_out.suffix}")
     folder = Path.cwd() if db == MEMORY else Path(db).parent
     stem = "heattool" if db == MEMORY else Path(db).stem
-    return folder / f"{stem}-rejects-{member}-{file_stamp(now)}-{name}.csv"
+    default = folder / f"{stem}-rejects-{member}-{file_stamp(now)}-{name}.csv"
+    return rejects_path(name, rejects_out, files, default)
 
 
 def _load_file(
@@ -437,25 +430,4 @@ def _with_reference_findings(
     ),
 ) -> ValidationResult:
     """The validation result with findings only the store can make (field, flag, code) added."""
-    sheet = f"{result.raw.sheet}!" if result.raw.sheet else ""
-    parts = []
-    for name, flag, code in flags:
-        heading = result.header.columns[name]
-        letter = column_letter(result.header.positions[name] + result.raw.first_column)
-        parts.append(
-            rejected.filter(pl.col(flag)).select(
-                pl.col(ROW).cast(pl.Int64).alias("row"),
-                pl.format(f"{sheet}{letter}{{}}", pl.col(ROW)).alias("cell"),
-                pl.lit(heading).alias("column"),
-                pl.lit(name).alias("field"),
-                pl.col(name).alias("value"),
-                pl.lit(code).alias("code"),
-                pl.lit(CODES[code].severity).alias("severity"),
-                pl.lit(message(code, heading)).alias("message"),
-            )
-        )
-    findings = pl.concat([result.findings, *parts], how="vertical_relaxed").sort(
-        "row", nulls_last=False, maintain_order=True
-    )
-    invalid = pl.concat([result.invalid_index, rejected[INDEX].cast(pl.UInt32)]).unique().sort()
-    return dataclasses.replace(result, findings=findings, invalid_index=invalid)
+    return result.with_row_findings(rejected, flags)

@@ -111,6 +111,20 @@ subject_app.command("withdraw")(commands.subject_withdraw)
 subject_app.command("erase")(commands.subject_erase)
 app.add_typer(subject_app, name="subject")
 
+outcomes_app = typer.Typer(
+    help="""Track returns: the outcomes HESA and the NPD send back for the people a request sent.
+
+    Examples:
+
+        heattool outcomes import hesa-return-2026.csv --target hesa --member KENT
+
+        heattool outcomes import npd-ks4.parquet --target npd --dry-run
+    """,
+    no_args_is_help=True,
+)
+outcomes_app.command("import")(commands.outcomes_import)
+app.add_typer(outcomes_app, name="outcomes")
+
 
 def main() -> None:
     """Console-script entry point."""

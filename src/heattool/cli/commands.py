@@ -34,6 +34,7 @@ from heattool.cli.options import (
     QueryFormat,
     RefOption,
     RetentionFormat,
+    ReturnTarget,
     SheetOption,
     TrackFileFormat,
     ValidateFormat,
@@ -889,3 +890,94 @@ def calendar(
         render.emit_json(document)
     else:
         render.render_calendar(render.stdout(), document, db)
+
+
+# -- track returns ------------------------------------------------------------------------------
+
+
+@handles_errors
+def outcomes_import(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Track return files (.csv, .xlsx or .parquet).", show_default=False),
+    ],
+    target: Annotated[
+        ReturnTarget,
+        typer.Option("--target", "-t", help="The return's target: hesa or npd."),
+    ],
+    member: Annotated[
+        str | None,
+        typer.Option(
+            "--member",
+            "-m",
+            help="Only this member's people (anyone else's heat_id is unknown-heat-id); "
+            "default each row's heat_id's member.",
+        ),
+    ] = None,
+    db: DbOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the counts; write nothing.")
+    ] = False,
+    rejects_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects-out",
+            help="Rejected rows, one file per return in its own headings: this file (or "
+            "folder); default beside the store.",
+        ),
+    ] = None,
+    output_format: FormatOption = OutputFormat.text,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    encoding: EncodingOption = None,
+    aliases: AliasesOption = None,
+    no_rejects: Annotated[
+        bool,
+        typer.Option(
+            "--no-rejects",
+            help="Write no rejects file (they are plain text, also for an encrypted store).",
+        ),
+    ] = False,
+) -> None:
+    """Load track returns: what HESA or the NPD sent back about the people a request sent.
+
+    Each row names a person by heat_id; one the store does not hold (of --member) is rejected
+    as unknown-heat-id, one never sent in a recorded track request of the target as
+    not-requested. All files load in one transaction; the same return again changes nothing;
+    a later return for a person replaces the earlier one, and the audit trail says so.
+
+    Exit 0 when every row loaded, 1 when rows were rejected (or a file's headings have errors,
+    and then nothing loaded), 2 when a file or the store cannot be read or written.
+
+    Examples:
+
+        heattool outcomes import hesa-return-2026.csv --target hesa --member KENT
+
+        heattool outcomes import npd-ks4.xlsx npd-ks5.parquet --target npd --dry-run
+
+        heattool outcomes import hesa-return-2026.csv --target hesa --format json
+    """
+    from heattool.actions.outcomes import import_returns
+
+    with render.working("importing track returns ..."):
+        report = import_returns(
+            paths,
+            target=target.value,
+            member=member,
+            db=db,
+            key=store_key(ctx),
+            sheet=sheet,
+            header_row=header_row,
+            encoding=encoding,
+            aliases=aliases,
+            dry_run=dry_run,
+            rejects_out=rejects_out or out_dir(ctx),
+            write_rejects=not no_rejects,
+        )
+    if output_format is OutputFormat.json:
+        render.emit_json(report.document())
+    else:
+        render.render_outcomes_import(render.stdout(), report)
+    if report.rejected or report.bad_files:
+        raise typer.Exit(int(ExitCode.INVALID_DATA))

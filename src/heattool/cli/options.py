@@ -156,6 +156,11 @@ class TrackFileFormat(StrEnum):
     parquet = "parquet"
 
 
+class ReturnTarget(StrEnum):
+    hesa = "hesa"
+    npd = "npd"
+
+
 HeatIdArgument = Annotated[
     str | None,
     typer.Argument(help="The person's heat_id (see `subject find`); or give --member and --ref."),

@@ -29,6 +29,7 @@ from heattool.progress import Progress, nowhere
 if TYPE_CHECKING:
     from heattool.actions.config import Settings
     from heattool.actions.load import ImportReport
+    from heattool.actions.outcomes import OutcomesReport
     from heattool.actions.purge import PurgeOutcome
     from heattool.actions.receipt import Reissued
     from heattool.actions.retention import Retention
@@ -738,6 +739,57 @@ def render_import(console: Console, report: ImportReport) -> None:
         )
     else:
         say(console, f"loaded into {report.db} for member {report.member}")
+
+
+def render_outcomes_import(console: Console, report: OutcomesReport) -> None:
+    """Per-return counts, the rows rejected by code (never their values), and the store."""
+    import polars as pl
+
+    for file in report.files:
+        say(
+            console,
+            f"{file.path} ({file.result.kind} return): {file.rows} rows: {file.inserted} "
+            f"inserted, {file.replaced} replaced, {file.unchanged} unchanged, "
+            f"{file.rejected} rejected",
+        )
+        render_file_notes(console, file.result)
+        for error in file.file_errors.iter_rows(named=True):
+            say(console, f"  error {error['code']}: {error['message']}")
+        errors = file.result.errors.filter(pl.col("row").is_not_null())
+        by_code = errors.partition_by("code", as_dict=True, maintain_order=True)
+        for (code,), found in by_code.items():
+            rows = found["row"].unique(maintain_order=True).to_list()
+            shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+            columns = ", ".join(found["column"].unique(maintain_order=True).to_list())
+            say(console, f"  {code}: {plural(len(rows), 'row')} ({shown}), in {columns}")
+        if file.previous_batch is not None and not file.changed:
+            say(
+                console,
+                f"  already imported in return batch {file.previous_batch} on "
+                f"{file.previous_at:%Y-%m-%d %H:%M} UTC; nothing changed",
+            )
+    for path in report.rejects_paths:
+        say(console, f"rejected rows written to {path} (fix them there and import it again)")
+    if report.rejects_paths and report.encrypted:
+        say(
+            console,
+            "warning: the store is encrypted but rejects files are not: they hold the rejected "
+            "rows' outcomes; delete them once fixed, or import with --no-rejects",
+        )
+    if report.dry_run:
+        say(console, f"dry run: nothing was written to {report.db}")
+    elif not report.loaded:
+        names = ", ".join(str(f.path) for f in report.bad_files)
+        say(
+            console,
+            f"the headings of {names} have errors: nothing was loaded into {report.db}; "
+            "fix them and import again",
+        )
+    elif report.member is not None:
+        say(console, f"loaded into {report.db} for member {report.member}")
+    else:
+        members = ", ".join(f"{m} {n}" for m, n in report.by_member.items()) or "none"
+        say(console, f"loaded into {report.db}, each row for its person's member ({members})")
 
 
 def render_summary(console: Console, summary: dict[str, Any]) -> None:

@@ -50,6 +50,19 @@ def refuse_link(path: Path) -> None:
         raise UnreadableInput(f"{path} is a symbolic link; heattool does not write through links")
 
 
+def rejects_path(name: str, rejects_out: Path | None, uploads: int, default: Path) -> Path:
+    """The rejects file of an upload called `name` (its stem): `rejects_out` itself for one
+    upload; for several, in the folder it names or beside it with the name added; else
+    `default`."""
+    if rejects_out is None:
+        return default
+    if rejects_out.is_dir():
+        return rejects_out / f"{name}.rejects.csv"
+    if uploads == 1:
+        return rejects_out
+    return rejects_out.with_name(f"{rejects_out.stem}-{name}{rejects_out.suffix}")
+
+
 def cannot_write(path: Path, exc: OSError) -> UnreadableInput:
     """The one-line error for an output that could not be written (exit 2)."""
     reason = exc.strerror or (errno.errorcode.get(exc.errno, "") if exc.errno else "") or str(exc)

@@ -1,4 +1,5 @@
-"""Read CSV and Excel uploads into all-text Polars frames, with the facts needed to cite cells."""
+"""Read CSV, Excel and Parquet uploads into all-text Polars frames, with the facts needed to
+cite cells."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import polars as pl
 from heattool.errors import UnreadableInput
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+PARQUET_MAGIC = b"PAR1"  # the first and last four bytes of a Parquet file
 UTF8_BOM = codecs.BOM_UTF8
 FALLBACK_ENCODING = "cp1252"
 DELIMITERS = (",", "\t", ";")  # tie-break order when a header line has as many of each
@@ -34,7 +36,7 @@ class RawTable:
     path: Path
     frame: pl.DataFrame
     sha256: str
-    format: str  # "csv" or "xlsx"
+    format: str  # "csv", "xlsx" or "parquet"
     sheet: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
@@ -92,6 +94,11 @@ def read_upload(
         return RawTable(
             path, frame, digest, "xlsx", sheet=sheet_name, header_row=row, first_column=column
         )
+    if data[:4] == PARQUET_MAGIC or path.suffix.lower() == ".parquet":
+        if sheet is not None or header_row is not None:
+            option = "--sheet" if sheet is not None else "--header-row"
+            raise UnreadableInput(f"{path}: {option} does not apply to a Parquet file")
+        return RawTable(path, _read_parquet(path, data), digest, "parquet")
     if sheet is not None:
         raise UnreadableInput(f"{path}: --sheet applies to Excel files only; this is a CSV file")
     if encoding is None or _codec(encoding) == "utf-8":
@@ -305,6 +312,23 @@ def _parse_csv(path: Path, data: bytes, delimiter: str, skip_rows: int = 0) -> p
                 "(--header-row)"
             )
         raise UnreadableInput(f"{path}: no header row; the first row must hold the column names")
+    return frame
+
+
+def _read_parquet(path: Path, data: bytes) -> pl.DataFrame:
+    """Every column of a Parquet file as text, as a CSV's cells are: dates as ISO dates, yes/no
+    as true/false, numbers in digits; the same parsers then read them. Its rows are numbered as
+    a spreadsheet would show them, the headings in row 1."""
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+        frame = frame.select(pl.all().cast(pl.String))
+    except Exception as exc:  # Polars and pyarrow raise many kinds for a damaged file
+        raise UnreadableInput(
+            f"{path}: cannot be read as a Parquet file of plain columns ({_first_line(exc)}); "
+            "write it again, or export it as CSV"
+        ) from None
+    if not frame.columns:
+        raise UnreadableInput(f"{path}: the Parquet file has no columns")
     return frame
 
 

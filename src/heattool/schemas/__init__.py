@@ -1,4 +1,8 @@
-"""Upload schemas: header aliases, code lists and one Pandera model per upload kind."""
+"""Upload schemas: header aliases, code lists and one Pandera model per upload kind.
+
+Track returns (`heattool outcomes import`) have models of their own, validated by the same
+machinery; a return kind is never told from headings, so upload detection never meets one.
+"""
 
 import re
 
@@ -12,6 +16,7 @@ REF_COLUMNS = {
     "ambassadors": "ambassador_ref",
 }
 PERSON_KINDS = ("students", "ambassadors")  # the kinds that are people, with a heat_id
+RETURN_KINDS = ("hesa", "npd")  # track returns, keyed by heattool's heat_id; given, not detected
 
 _MEMBER_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from heattool.errors import BadPolicy, UnknownKind
-from heattool.schemas import KINDS
+from heattool.schemas import KINDS, RETURN_KINDS
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -76,15 +76,19 @@ def heading_tables(extra: Path | None = None) -> HeadingTables:
     sources = [("aliases.toml", resources.files("heattool.schemas").joinpath("aliases.toml"))]
     if extra is not None:
         sources.append((str(extra), Path(extra)))
-    known = {c for kind in KINDS for c in kind_columns(kind)[0]}
-    table = {heading_key(c): c for c in known}
+    uploads = {c for kind in KINDS for c in kind_columns(kind)[0]}
+    returns = {c for kind in RETURN_KINDS for c in kind_columns(kind)[0]} - uploads
+    known = uploads | returns
+    table = {heading_key(c): c for c in uploads}
     names: dict[str, list[str]] = {c: [c] for c in known}
     ignored: dict[str, str] = {}
     for label, source in sources:
         aliases, ignore = _load_aliases(label, source)
         for canonical, headings in aliases.items():
             if canonical not in known:
-                raise BadPolicy(f"{label}: '{canonical}' is not a column of any upload kind")
+                raise BadPolicy(
+                    f"{label}: '{canonical}' is not a column of any upload kind or track return"
+                )
             if not _strings(headings):
                 raise BadPolicy(f"{label}: '{canonical}' must be a list of headings in quotes")
             for name in headings:
@@ -105,6 +109,11 @@ def heading_tables(extra: Path | None = None) -> HeadingTables:
                     f"'{table[key]}'; take it out of [ignore]"
                 )
             ignored[key] = name
+    # A return column's own name may be an upload column's heading (`he_entry_year` is
+    # expected_he_entry_year's "HE Entry Year"): the upload's meaning stands here, and in a
+    # return its own column's name wins (`map_headers`).
+    for column in returns:
+        table.setdefault(heading_key(column), column)
     return HeadingTables(table, {c: tuple(n) for c, n in names.items()}, frozenset(ignored))
 
 
@@ -168,6 +177,9 @@ def map_headers(
     canonical_of = [tables.columns.get(heading_key(h)) for h in headings]
     chosen = kind or detect_kind(headings, canonical_of)
     allowed = set(kind_columns(chosen)[0])
+    # A kind's own column names mean its columns (for an upload kind they always do).
+    own = {heading_key(c): c for c in allowed}
+    canonical_of = [own.get(heading_key(h), c) for h, c in zip(headings, canonical_of, strict=True)]
     result = HeaderMap(kind=chosen, columns={}, positions={})
     # HEAT student IDs of an upload whose kind has a student_ref but no heat_student_id
     held: list[tuple[int, str]] = []

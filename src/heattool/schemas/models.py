@@ -1,8 +1,10 @@
-"""One Pandera DataFrameModel per upload kind, checked after parsing in Polars.
+"""One Pandera DataFrameModel per upload kind and per track return, checked after parsing.
 
 Each field's `metadata` tells the parser how to read the cell text: `codes` names a code list
 in `codes/` (labels and codes both accepted, the code stored) and `error` the finding code for a
-value not in it; `postcode` marks a postcode. Check names are the stable finding codes.
+value not in it; `postcode` marks a postcode and `heat_id` a heat_id; `number = "whole"` reads
+a whole number (not a year); `error` alone names the finding for text the column's parser
+cannot read. Check names are the stable finding codes.
 The frame also carries `_as_of`, the date the upload is judged at, for the age checks.
 """
 
@@ -187,9 +189,80 @@ class Attendance(pa.DataFrameModel):
         unique = ("student_ref", "activity_ref", "attended_on")
 
 
+# -- track returns: heattool's own layouts, one row per person sent, keyed by heat_id ----------
+
+ATTAINMENT8_MAX = 90
+IDACI_DECILES = (1, 10)
+
+
+def _year_not_after_as_of(data: PolarsData) -> pl.LazyFrame:
+    """A year from EARLIEST_ENTRY_YEAR to the year of `_as_of`: an outcome has happened."""
+    latest = pl.col("_as_of").dt.year()
+    return data.lazyframe.select(pl.col(data.key).is_between(EARLIEST_ENTRY_YEAR, latest))
+
+
+class _Return(pa.DataFrameModel):
+    """What every track return has: the heat_id heattool sent, once per return."""
+
+    heat_id: str = pa.Field(nullable=False, metadata={"heat_id": "canonical"})
+
+    @_shared_check("heat_id", "duplicate-ref")
+    def _heat_id_unique(cls, data: PolarsData) -> pl.LazyFrame:
+        return _unique(data)
+
+    class Config:
+        strict = False
+
+
+class Hesa(_Return):
+    """A HESA track return: whether each person sent entered higher education, and how."""
+
+    entered_he: bool = pa.Field(nullable=False)
+    # An academic year may be written 2025/26: its first year is the entry year.
+    he_entry_year: int = pa.Field(nullable=True, metadata={"error": "invalid-year"})
+    he_provider: str = _text()
+    he_level: str = _text(codes="he_level", error="invalid-code")
+    tariff_group: str = _text(codes="tariff_group", error="invalid-code")
+    continued: bool = pa.Field(nullable=True)  # empty while not yet known
+
+    @pa.check("he_entry_year", name="invalid-year")
+    def _entry_year_past(cls, data: PolarsData) -> pl.LazyFrame:
+        return _year_not_after_as_of(data)
+
+
+class Npd(_Return):
+    """An NPD track return: a person's key stage results and context from DfE."""
+
+    # The summer of the exams: a whole year, never an academic year (2024/25 would be ambiguous).
+    exam_year: int = pa.Field(nullable=False, metadata={"number": "whole", "error": "invalid-year"})
+    attainment8: float = pa.Field(nullable=True)
+    english_maths_4: bool = pa.Field(nullable=True)  # grades 9-4 in both English and maths
+    english_maths_5: bool = pa.Field(nullable=True)  # grades 9-5 in both
+    level3: bool = pa.Field(nullable=True)
+    fsm: bool = pa.Field(nullable=True)
+    idaci_decile: int = pa.Field(
+        nullable=True, metadata={"number": "whole", "error": "invalid-decile"}
+    )
+
+    @pa.check("exam_year", name="invalid-year")
+    def _exam_year_past(cls, data: PolarsData) -> pl.LazyFrame:
+        return _year_not_after_as_of(data)
+
+    @pa.check("attainment8", name="invalid-score")
+    def _attainment8_range(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_between(0, ATTAINMENT8_MAX))
+
+    @pa.check("idaci_decile", name="invalid-decile")
+    def _idaci_decile_range(cls, data: PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_between(*IDACI_DECILES))
+
+
+# Every kind validate_table reads: the uploads (schemas.KINDS) and the returns (RETURN_KINDS).
 MODELS: dict[str, type[pa.DataFrameModel]] = {
     "students": Students,
     "activities": Activities,
     "attendance": Attendance,
     "ambassadors": Ambassadors,
+    "hesa": Hesa,
+    "npd": Npd,
 }

@@ -7,6 +7,7 @@ cannot be read; a non-null text that parses to null is a parse finding.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import io
@@ -216,6 +217,26 @@ def parse_year(text: pl.Expr) -> pl.Expr:
     return pl.when(follows).then(year)
 
 
+@_series_too
+def parse_whole_number(text: pl.Expr) -> pl.Expr:
+    """A whole number in digits 0-9, with an optional sign, or `7.0` as Excel writes it."""
+    digits = text.str.extract(r"^([+-]?[0-9]{1,9})(?:\.0+)?$", 1)
+    return digits.cast(pl.Int64, strict=False)
+
+
+def canonical_heat_id(text: pl.Expr) -> pl.Expr:
+    """A heat_id as heattool writes one (`6e87b8f6-f618-44d5-86fe-95272f0ee7c6`) from any form
+    of the same UUID: any case, with braces or with hyphens anywhere (as DuckDB reads a UUID).
+    Other text is kept, lower-cased: no person has it."""
+    bare = text.str.to_lowercase()
+    hexits = bare.str.strip_prefix("{").str.strip_suffix("}").str.replace_all("-", "")
+    parts = hexits.str.extract_groups(
+        r"^(?<a>[0-9a-f]{8})(?<b>[0-9a-f]{4})(?<c>[0-9a-f]{4})(?<d>[0-9a-f]{4})(?<e>[0-9a-f]{12})$"
+    )
+    canonical = pl.concat_str([parts.struct.field(p) for p in "abcde"], separator="-")
+    return pl.coalesce(canonical, bare)
+
+
 @cache
 def code_list(name: str) -> dict[str, str]:
     """Heading-style key of each code and label -> the code, from `codes/<name>.csv`."""
@@ -311,9 +332,17 @@ def parser_for(dtype: str, metadata: dict[str, Any] | None) -> ColumnParser:
         return ColumnParser(distinct=lambda t: parse_code(t, codes), error=metadata["error"])
     if "postcode" in metadata:  # mostly distinct; the format is a Pandera check afterwards
         return ColumnParser(series=normalise_postcodes)
-    return {
-        "Date": ColumnParser(series=parse_date, error="invalid-date"),
-        "Boolean": ColumnParser(distinct=parse_bool, error="invalid-boolean"),
-        "Float64": ColumnParser(expr=parse_float, error="invalid-number"),
-        "Int64": ColumnParser(expr=parse_year, error="implausible-year"),
-    }.get(dtype, ColumnParser(expr=lambda t: t))
+    if "heat_id" in metadata:  # one person's heat_id, however written, is one text
+        return ColumnParser(expr=canonical_heat_id)
+    if metadata.get("number") == "whole":
+        parser = ColumnParser(expr=parse_whole_number, error="invalid-number")
+    else:
+        parser = {
+            "Date": ColumnParser(series=parse_date, error="invalid-date"),
+            "Boolean": ColumnParser(distinct=parse_bool, error="invalid-boolean"),
+            "Float64": ColumnParser(expr=parse_float, error="invalid-number"),
+            "Int64": ColumnParser(expr=parse_year, error="implausible-year"),
+        }.get(dtype, ColumnParser(expr=lambda t: t))
+    if "error" in metadata:  # the column's own finding for text its parser cannot read
+        parser = dataclasses.replace(parser, error=metadata["error"])
+    return parser

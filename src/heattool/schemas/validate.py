@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
@@ -76,6 +77,35 @@ class ValidationResult:
     @property
     def valid(self) -> bool:
         return self.errors.is_empty()
+
+    def with_row_findings(
+        self, rejected: pl.DataFrame, flags: Sequence[tuple[str, str, str]]
+    ) -> ValidationResult:
+        """This result with findings only the store can make added: for each (field, flag,
+        code), one at that field's cell of every row of `rejected` (INDEX, ROW, the fields and
+        the flags) whose flag is true. Those rows become invalid."""
+        sheet = f"{self.raw.sheet}!" if self.raw.sheet else ""
+        parts = []
+        for name, flag, code in flags:
+            heading = self.header.columns[name]
+            letter = column_letter(self.header.positions[name] + self.raw.first_column)
+            parts.append(
+                rejected.filter(pl.col(flag)).select(
+                    pl.col(ROW).cast(pl.Int64).alias("row"),
+                    pl.format(f"{sheet}{letter}{{}}", pl.col(ROW)).alias("cell"),
+                    pl.lit(heading).alias("column"),
+                    pl.lit(name).alias("field"),
+                    pl.col(name).alias("value"),
+                    pl.lit(code).alias("code"),
+                    pl.lit(CODES[code].severity).alias("severity"),
+                    pl.lit(message(code, heading)).alias("message"),
+                )
+            )
+        findings = pl.concat([self.findings, *parts], how="vertical_relaxed").sort(
+            "row", nulls_last=False, maintain_order=True
+        )
+        invalid = pl.concat([self.invalid_index, rejected[INDEX].cast(pl.UInt32)]).unique().sort()
+        return dataclasses.replace(self, findings=findings, invalid_index=invalid)
 
     def valid_frame(self) -> pl.DataFrame:
         """The typed rows with no error, ready to load."""

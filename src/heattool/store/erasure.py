@@ -30,6 +30,8 @@ PERSONAL_TABLES: dict[str, str] = {
         "(SELECT (member, ref) FROM people WHERE kind = 'students')"
     ),
     "track_batch_records": "heat_id IN (SELECT heat_id::UUID FROM people)",
+    "outcomes_hesa": "heat_id IN (SELECT heat_id::UUID FROM people)",
+    "outcomes_npd": "heat_id IN (SELECT heat_id::UUID FROM people)",
     "students": "heat_id IN (SELECT heat_id::UUID FROM people)",
     "ambassadors": "heat_id IN (SELECT heat_id::UUID FROM people)",
 }
@@ -44,6 +46,7 @@ NOT_PERSONAL: dict[str, str] = {
     "audit_events": "what happened: counts and hashes",
     "audit_records": "the heat_ids an event touched: pseudonymous evidence, no identifiers",
     "track_batches": "track request files: names, hashes and counts",
+    "return_batches": "track return files: names, hashes and counts, never an outcome",
     "suppression_list": "keyed hashes of erased people's identifiers; not reversible",
 }
 
