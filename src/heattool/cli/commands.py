@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from heattool.cli import render
-from heattool.cli.failures import fail, handles_errors
+from heattool.cli.failures import error_line, fail, handles_errors
 from heattool.cli.options import (
     AliasesOption,
     AsOfOption,
@@ -97,7 +97,7 @@ def validate(
     else:
         render.render_validation(render.stdout(), outcome, max_errors)
     for _path, reason in outcome.failures:
-        render.stderr().print(f"error: {reason}", markup=False)
+        error_line(reason)
     if outcome.failures:
         raise typer.Exit(int(ExitCode.USAGE))
     if not outcome.valid:

@@ -1,7 +1,9 @@
 """Every renderer: results as text for people (rich) and as JSON for scripts.
 
 User-supplied text (cells, headings, file names, refs, policy names) is printed literally:
-it goes through `say`, `escape` or a table cell built with `Text`, never as markup.
+it goes through `say`, `escape` or a table cell built with `Text`, never as markup; and with
+its control characters escaped (`printable`), so that a line break in a file name or a heading
+never splits a line and an escape sequence never reaches the terminal.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from heattool import __version__
+from heattool.errors import printable
 
 if TYPE_CHECKING:
     from heattool.actions.load import ImportReport
@@ -56,8 +59,13 @@ def working(message: str) -> Iterator[None]:
 
 
 def say(console: Console, text: str) -> None:
-    """One line of plain text: never markup, never wrapped."""
-    console.print(text, soft_wrap=True, markup=False, highlight=False)
+    """One line of plain text: never markup, never wrapped, control characters escaped."""
+    console.print(printable(text), soft_wrap=True, markup=False, highlight=False)
+
+
+def literal(text: object) -> str:
+    """Text to put inside markup: escaped for rich and for the terminal."""
+    return escape(printable(text))
 
 
 def emit_json(document: Any) -> None:
@@ -73,7 +81,7 @@ def plural(n: int, word: str) -> str:
 
 def cell(value: Any) -> Text:
     """A table cell shown as it is (a `[bold]` in a cell stays text)."""
-    return Text("" if value is None else str(value))
+    return Text("" if value is None else printable(value))
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -131,7 +139,10 @@ def render_file_notes(console: Console, result: Any) -> None:
     """The heading mapping and the warnings of one upload, as validate and import show them."""
     say(console, f"  headings: {mapping_line(result)}")
     for warning in result.warnings.iter_rows(named=True):
-        console.print(f"  [yellow]warning[/] {warning['code']}: {escape(str(warning['message']))}")
+        console.print(
+            f"  [yellow]warning[/] {warning['code']}: {literal(warning['message'])}",
+            soft_wrap=True,
+        )
 
 
 def errors_by_code(errors: pl.DataFrame) -> dict[str, int]:
@@ -143,10 +154,11 @@ def render_validation(console: Console, outcome: ValidateResult, max_errors: int
     """The text report: a summary per file and a table of its first errors."""
     for result in outcome.results:
         verdict = "[green]valid[/]" if result.valid else "[red]invalid[/]"
-        where = f" sheet {escape(result.raw.sheet)}," if result.raw.sheet else ""
+        where = f" sheet {literal(result.raw.sheet)}," if result.raw.sheet else ""
         console.print(
-            f"[bold]{escape(str(result.raw.path))}[/]: {result.kind},{where} {result.rows} rows, "
-            f"{result.valid_rows} valid, {result.invalid_rows} invalid: {verdict}"
+            f"[bold]{literal(result.raw.path)}[/]: {result.kind},{where} {result.rows} rows, "
+            f"{result.valid_rows} valid, {result.invalid_rows} invalid: {verdict}",
+            soft_wrap=True,
         )
         by_code = errors_by_code(result.errors)
         if by_code:
@@ -229,9 +241,10 @@ def render_retention(console: Console, judged: Retention) -> None:
     policy, result = judged.policy, judged.result
     due = judged.due
     console.print(
-        f"[bold]{escape(policy.name)}[/] as of {judged.as_of.isoformat()}: "
+        f"[bold]{literal(policy.name)}[/] as of {judged.as_of.isoformat()}: "
         f"{plural(result.height, 'record')}, "
-        + ", ".join(f"{n} {status}" for status, n in status_counts(result).items())
+        + ", ".join(f"{n} {status}" for status, n in status_counts(result).items()),
+        soft_wrap=True,
     )
     counts = Table(title_justify="left", pad_edge=False)
     for name in ("rule", "status", "records"):
@@ -275,9 +288,11 @@ def render_purge(console: Console, outcome: PurgeOutcome) -> None:
         rows = ", ".join(f"{n} {t}" for t, n in outcome.receipt.rows_deleted.items() if n)
         say(
             console,
-            f"deleted {plan.people.height} records{scope} due on {outcome.as_of} ({rules}): "
-            f"{rows}\nreceipt: {outcome.receipt_path} (audit event "
-            f"{outcome.receipt.event_id})",
+            f"deleted {plan.people.height} records{scope} due on {outcome.as_of} ({rules}): {rows}",
+        )
+        say(
+            console,
+            f"receipt: {outcome.receipt_path} (audit event {outcome.receipt.event_id})",
         )
 
 
@@ -361,10 +376,10 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     from heattool.schemas import KINDS
 
     if not summary["members"]:
-        console.print(f"{summary['db']}: no records yet", soft_wrap=True, markup=False)
+        say(console, f"{summary['db']}: no records yet")
         return
     counts = Table(
-        title=f"Records in {escape(summary['db'])}", title_justify="left", box=box.SIMPLE
+        title=f"Records in {literal(summary['db'])}", title_justify="left", box=box.SIMPLE
     )
     counts.add_column("member")
     for kind in KINDS:
@@ -472,7 +487,7 @@ def render_calendar(console: Console, document: dict[str, Any], db: Path | str |
 
     policy = document["policy"]
     table = Table(
-        title=escape(f"{document['year']} under {policy['name']} {policy['version']}".rstrip()),
+        title=literal(f"{document['year']} under {policy['name']} {policy['version']}".rstrip()),
         title_justify="left",
         box=box.SIMPLE,
     )
@@ -517,7 +532,8 @@ def demo_narrator(console: Console) -> Callable[[str, str], None]:
         if event == "start":
             first, _, rest = text.partition("\n")
             console.print(Text(first, style="bold"))
-            say(console, rest + "\n")
+            for line in [*rest.splitlines(), ""]:  # the folder, then a blank line
+                say(console, line)
         elif event == "step":
             console.rule(Text(text, style="bold"))
         elif event == "command":
