@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +85,11 @@ class ValidationResult:
     def rejected_rows(self) -> pl.DataFrame:
         """Every row with an error, as the upload had it (its own headings, in its order), then
         `heattool_row`, `heattool_codes` and `heattool_messages`: fix the cells, drop those
-        three columns (or keep them: they are ignored) and upload the file again."""
+        three columns (or keep them: they are ignored) and upload the file again.
+
+        Those three of a rejects file imported again are replaced; a heading of the member's
+        own that is one of them keeps its cells, and these three are then `heattool_row_2` ...
+        (`findings_headings`)."""
         errors = self.errors.filter(pl.col("row").is_not_null())
         per_row = errors.group_by("row", maintain_order=True).agg(
             heattool_codes=pl.col("code").unique(maintain_order=True).str.join("; "),
@@ -110,13 +115,43 @@ class ValidationResult:
                     ignore_nulls=True,
                 )
             )
-        ours = {"heattool_row", "heattool_codes", "heattool_messages"}  # a rejects file again
+        ours, (row, codes, messages) = findings_headings(headings)
         return rejected.select(
             *(pl.col(f"__cell_{n}").alias(h) for n, h in enumerate(headings) if h not in ours),
-            pl.col("row").alias("heattool_row"),
-            "heattool_codes",
-            "heattool_messages",
+            pl.col("row").alias(row),
+            pl.col("heattool_codes").alias(codes),
+            pl.col("heattool_messages").alias(messages),
         )
+
+
+FINDINGS_HEADINGS = ("heattool_row", "heattool_codes", "heattool_messages")
+
+
+def findings_headings(headings: Sequence[str]) -> tuple[set[str], tuple[str, ...]]:
+    """The findings columns of an earlier rejects file among an upload's headings, and the
+    headings of the findings columns of its rejects file.
+
+    An earlier rejects file's are all three, with one suffix (none, or `_2`, `_3` ...); any
+    other of these headings is the member's own column, whose cells a rejects file keeps. Its
+    own findings columns are the first three free of the member's headings (in any case).
+    """
+    given = set(headings)
+    suffixes = {h.removeprefix(FINDINGS_HEADINGS[0]) for h in headings}
+    ours = {
+        f"{name}{suffix}"
+        for suffix in suffixes
+        if re.fullmatch(r"(_[0-9]+)?", suffix)
+        and {f"{name}{suffix}" for name in FINDINGS_HEADINGS} <= given
+        for name in FINDINGS_HEADINGS
+    }
+    theirs = {h.casefold() for h in given - ours}
+    number = 1
+    while True:
+        suffix = f"_{number}" if number > 1 else ""
+        names = tuple(f"{name}{suffix}" for name in FINDINGS_HEADINGS)
+        if not theirs & set(names):
+            return ours, names
+        number += 1
 
 
 def validate_table(
