@@ -62,7 +62,9 @@ _CATALOGUE = [
         "invalid-postcode",
         ERROR,
         "not a UK postcode; write it like SW1A 1AA, or leave the cell empty",
-        fix="not a UK postcode; did you mean {fix}? (the letters O and I look like 0 and 1)",
+        # {fix}: where to swap what, e.g. "the digit 0, not the letter O, as its 4th letter or
+        # digit"; never the postcode, which is personal data
+        fix="not a UK postcode; write {fix} (the letters O and I look like 0 and 1)",
     ),
     FindingCode(
         "invalid-code",

@@ -318,12 +318,18 @@ MARKUPS = ["[/]", "[bold]x", "[red]x[/red]", "[/bold]"]
 
 @pytest.mark.parametrize("markup", MARKUPS)
 def test_markup_in_a_cell_is_shown_literally(invoke, tmp_path, markup):
-    path = write(tmp_path, "upload.csv", f"Student Ref,Postcode,Sex\nS1,{markup},{markup}\n")
+    # an activity's cells are quoted (a person's are not, tests/cli/test_messages.py)
+    header = "Activity Ref,Name,Activity Type,Start Date,Stage"
+    path = write(tmp_path, "upload.csv", f"{header}\nA1,n,t,{markup},{markup}\n")
     result = invoke("validate", path, "--as-of", AS_OF, "--max-errors", "0")
     assert result.exit_code == 1, result.stderr
-    table = [line for line in result.stdout.splitlines() if "│ invalid-postcode" in line]
+    table = [line for line in result.stdout.splitlines() if "│ invalid-date" in line]
     assert markup in table[0]
-    assert result.stdout.count(markup) >= 2  # the postcode and the sex cell
+    assert result.stdout.count(markup) >= 2  # the start date and the stage cell
+    refs = write(tmp_path, "refs.csv", f"Student Ref,Postcode\n{markup},x\n{markup},y\n")
+    result = invoke("validate", refs, "--as-of", AS_OF, "--max-errors", "0")
+    table = [line for line in result.stdout.splitlines() if "│ duplicate-ref" in line]
+    assert markup in table[0]  # a ref is quoted too
 
 
 @pytest.mark.parametrize("markup", MARKUPS)

@@ -74,9 +74,9 @@ class FileImport:
             "headings": [
                 {"heading": h, "column": column_of.get(h)} for h in self.result.raw.headers
             ],
-            "warnings": self.result.warnings.select(
-                "row", "cell", "column", "value", "code", "message"
-            ).to_dicts(),
+            "warnings": self.result.reported(self.result.warnings)
+            .select("row", "cell", "column", "value", "code", "message")
+            .to_dicts(),
         }
 
 

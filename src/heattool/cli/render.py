@@ -98,7 +98,7 @@ def validation_document(outcome: ValidateResult, max_errors: int) -> dict[str, A
 
 def _result_document(result: Any, max_errors: int) -> dict[str, Any]:
     errors = result.errors
-    listed = errors if max_errors <= 0 else errors.head(max_errors)
+    listed = result.reported(errors if max_errors <= 0 else errors.head(max_errors))
     return {
         "file": str(result.raw.path),
         "readable": True,
@@ -132,7 +132,7 @@ def mapping_line(result: Any) -> str:
 
 
 def warnings_document(result: Any) -> list[dict[str, Any]]:
-    return list(result.warnings.select(LISTED_FIELDS).to_dicts())
+    return list(result.reported(result.warnings).select(LISTED_FIELDS).to_dicts())
 
 
 def render_file_notes(console: Console, result: Any) -> None:
@@ -166,7 +166,7 @@ def render_validation(console: Console, outcome: ValidateResult, max_errors: int
         render_file_notes(console, result)
         if result.errors.height:
             shown = result.errors if max_errors <= 0 else result.errors.head(max_errors)
-            console.print(_findings_table(shown))
+            console.print(_findings_table(result.reported(shown)))
             if shown.height < result.errors.height:
                 console.print(
                     f"  ... and {result.errors.height - shown.height} more errors "
@@ -175,11 +175,15 @@ def render_validation(console: Console, outcome: ValidateResult, max_errors: int
 
 
 def _findings_table(findings: pl.DataFrame) -> Table:
+    """The findings as `reported` leaves them: a cell not quoted says so."""
+    from heattool.schemas import HIDDEN
+
     table = Table(show_lines=False, pad_edge=False)
     for name in ("row", "cell", "column", "value", "code", "message"):
         table.add_column(name, overflow="fold", no_wrap=name in ("row", "cell", "code"))
-    for row in findings.select(LISTED_FIELDS).iter_rows():
-        table.add_row(*(cell(v) for v in row))
+    for row in findings.select(*LISTED_FIELDS, "hidden").iter_rows(named=True):
+        shown = {**row, "value": HIDDEN if row["hidden"] else row["value"]}
+        table.add_row(*(cell(shown[name]) for name in LISTED_FIELDS))
     return table
 
 

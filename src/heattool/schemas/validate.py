@@ -78,6 +78,19 @@ class ValidationResult:
     def valid(self) -> bool:
         return self.errors.is_empty()
 
+    def reported(self, findings: pl.DataFrame) -> pl.DataFrame:
+        """`findings` as a report shows them: `value` only where a cell may be quoted
+        (`quotable_columns`), and `hidden` true where a cell's text is left out."""
+        from heattool.schemas import quotable_columns
+
+        columns = quotable_columns(self.kind)
+        if columns is None:
+            return findings.with_columns(hidden=pl.lit(False))
+        hidden = pl.col("value").is_not_null() & ~pl.col("field").is_in(list(columns))
+        return findings.with_columns(hidden=hidden).with_columns(
+            value=pl.when(~pl.col("hidden")).then(pl.col("value"))
+        )
+
     def valid_frame(self) -> pl.DataFrame:
         """The typed rows with no error, ready to load."""
         return self.frame.filter(~pl.col(INDEX).is_in(self.invalid_index.implode()))
@@ -284,11 +297,15 @@ def _pandera_findings(
 
 def _with_fixes(found: pl.DataFrame, typed: pl.DataFrame) -> pl.DataFrame:
     """Add `fix`: the correction a finding's message can name (a postcode with an O for a 0
-    or an I for a 1, when exactly one swap makes it valid), else null."""
-    from heattool.schemas.postcode import suggest_postcodes
+    or an I for a 1, when exactly one swap makes it valid: where to swap what, never the
+    postcode), else null."""
+    from heattool.schemas.postcode import describe_swaps, suggest_postcodes
+
+    def swaps(postcodes: pl.Series) -> pl.Series:
+        return describe_swaps(postcodes, suggest_postcodes(postcodes))
 
     found = found.with_columns(pl.lit(None, dtype=pl.String).alias("fix"))
-    for code, suggest in {"invalid-postcode": suggest_postcodes}.items():
+    for code, suggest in {"invalid-postcode": swaps}.items():
         for name in found.filter(pl.col("code") == code)["field"].unique():
             rows = found.select((pl.col("code") == code) & (pl.col("field") == name)).to_series()
             cells = found.filter(rows).select(INDEX)
