@@ -338,11 +338,12 @@ def test_markup_in_a_heading_is_shown_literally(invoke, tmp_path, markup):
     result = invoke("validate", path, "--as-of", AS_OF)
     assert result.exit_code == 0, result.stderr
     assert f"column '{markup}' is not a known heading" in result.stdout
-    # and in the one-line error when the kind cannot be told
-    path = write(tmp_path, "other.csv", f"{markup},Notes\nx,y\n")
-    result = invoke("validate", path)
+    # and in the one-line error when the kind cannot be told, which quotes the known ones
+    aliases = write(tmp_path, "aliases.toml", f'[aliases]\nforename = ["{markup} Forename"]\n')
+    path = write(tmp_path, "other.csv", f"{markup} Forename,Notes\nx,y\n")
+    result = invoke("validate", path, "--aliases", aliases)
     assert result.exit_code == 2
-    assert f"'{markup}', 'Notes'" in result.stderr
+    assert f"(2 headings; known: '{markup} Forename')" in result.stderr
     assert len(result.stderr.splitlines()) == 1
 
 

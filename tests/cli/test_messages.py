@@ -150,3 +150,82 @@ def test_an_ambassador_attendance_and_activity_upload_quote_only_what_is_not_per
         ("E2", "1e3"),
     ]
     assert "2026-13-01" in text.stdout
+
+
+# -- headings that are data --------------------------------------------------------------------
+
+
+def test_a_data_row_where_the_headings_should_be_is_not_quoted(invoke, tmp_path):
+    row = f"S0001,{FORENAME},{SURNAME},{DOB},{POSTCODE}"
+    path = write(tmp_path, "no-headings.csv", f"{row}\nS0002,Amelia,Hughes,01/02/2008,CT1 2EH\n")
+    result = invoke("validate", path)
+    assert result.exit_code == 2
+    assert leaks(result.stderr) == []
+    assert result.stderr == (
+        f"error: {path}: cannot tell what kind of upload this is from its headings in row 1 "
+        "(5 headings, none of them known); check the header row, or give --kind "
+        "(students|activities|attendance|ambassadors)\n"
+    )
+    # told the kind, the row's cells are named by where they are, not by what they say
+    for result in run_all(invoke, "validate", path, "--kind", "students", "--as-of", AS_OF):
+        assert result.exit_code == 1, result.stderr
+        assert leaks(result.stdout, result.stderr) == []
+    text, as_json = run_all(invoke, "validate", path, "--kind", "students")
+    assert "  headings: (heading in A1) -> ignored, (heading in B1) -> ignored," in text.stdout
+    assert (
+        "  warning unknown-column: the heading in B1 is not a known heading and was ignored; "
+        "rename or remove it"
+    ) in text.stdout
+    (file,) = json.loads(as_json.stdout)["files"]
+    assert file["headings"][:2] == [
+        {"heading": None, "cell": "A1", "column": None},
+        {"heading": None, "cell": "B1", "column": None},
+    ]
+    assert [(w["cell"], w["column"]) for w in file["warnings"]][:2] == [("A1", None), ("B1", None)]
+    db, rejects = tmp_path / "s.duckdb", tmp_path / "r.csv"
+    imports = ["import", path, "--kind", "students", "--member", "KENT", "--db", db]
+    for result in run_all(invoke, *imports, "--rejects-out", rejects):
+        assert result.exit_code in (0, 1), result.stderr  # no column read, so no rows
+        assert leaks(result.stdout, result.stderr) == []
+    # --header-row on a row of data: the same
+    titled = write(tmp_path, "titled.csv", f"{HEADINGS}\n{row}\n")
+    result = invoke("validate", titled, "--header-row", "2")
+    assert result.exit_code == 2
+    assert leaks(result.stderr) == []
+    assert "from its headings in row 2 (5 headings, none of them known)" in result.stderr
+
+
+def test_known_headings_are_still_named_when_the_kind_cannot_be_told(invoke, tmp_path):
+    path = write(tmp_path, "mixed.csv", f"Forename,Surname,{DOB}\n{FORENAME},{SURNAME},x\n")
+    result = invoke("validate", path)
+    assert result.exit_code == 2
+    assert leaks(result.stderr) == []
+    assert "from its headings in row 1 (3 headings; known: 'Forename', 'Surname')" in result.stderr
+
+
+def test_headings_beside_a_missing_required_column_are_named_by_their_cells(invoke, tmp_path):
+    """A required column is missing, so the row may be data: only known headings are quoted,
+    not even a lookalike (a note such as "DOB to confirm" is made of a column's words)."""
+    path = write(
+        tmp_path,
+        "ambassadors.csv",
+        f"Ambassador Ref,Ambassador First Name,Surname,{DOB}\nSA1,a,b,c\n",
+    )
+    text, as_json = run_all(invoke, "validate", path, "--kind", "ambassadors", "--as-of", AS_OF)
+    assert text.exit_code == 1, text.stderr
+    assert leaks(text.stdout, as_json.stdout) == []
+    assert "Ambassador First Name" not in text.stdout + as_json.stdout
+    (file,) = json.loads(as_json.stdout)["files"]
+    assert [(e["cell"], e["column"], e["code"]) for e in file["errors"]] == [
+        ("B1", None, "lookalike-column")
+    ]
+    assert file["errors"][0]["message"].startswith(
+        "the heading in B1 looks like forename but is not one of its headings: rename it "
+        "'Forename', or map it with --aliases"
+    )
+    assert "Surname -> surname, (heading in D1) -> ignored" in text.stdout
+    # with every required column there, the headings are headings: quoted as they are
+    path = write(tmp_path, "students.csv", "Student Ref,Pupil Date of Birth,Notes\nS1,a,b\n")
+    result = invoke("validate", path, "--as-of", AS_OF)
+    assert "heading 'Pupil Date of Birth' looks like date_of_birth" in result.stdout
+    assert "column 'Notes' is not a known heading" in result.stdout

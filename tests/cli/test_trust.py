@@ -214,8 +214,8 @@ def test_validate_and_import_show_how_each_heading_was_read(invoke, tmp_path):
     assert "warning unknown-column" in loaded.stdout  # the same warning validate gives
     as_json = invoke("import", upload, "--member", "KENT", "--db", db, "-f", "json")
     document = json.loads(as_json.stdout)["files"][0]
-    assert {"heading": "Gender", "column": "gender_identity"} in document["headings"]
-    assert {"heading": "Notes", "column": None} in document["headings"]
+    assert {"heading": "Gender", "cell": "D1", "column": "gender_identity"} in document["headings"]
+    assert {"heading": "Notes", "cell": "E1", "column": None} in document["headings"]
     assert [w["code"] for w in document["warnings"]] == ["unknown-column"]
 
 

@@ -59,7 +59,6 @@ class FileImport:
         return bool(self.inserted or self.updated)
 
     def document(self) -> dict[str, Any]:
-        column_of = {heading: column for column, heading in self.result.header.columns.items()}
         return {
             "file": str(self.path),
             "kind": self.kind,
@@ -71,9 +70,7 @@ class FileImport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "previously_imported_batch": self.previous_batch,
-            "headings": [
-                {"heading": h, "column": column_of.get(h)} for h in self.result.raw.headers
-            ],
+            "headings": self.result.headings(),
             "warnings": self.result.reported(self.result.warnings)
             .select("row", "cell", "column", "value", "code", "message")
             .to_dicts(),

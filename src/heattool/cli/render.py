@@ -119,16 +119,20 @@ def _result_document(result: Any, max_errors: int) -> dict[str, Any]:
 
 
 def heading_mapping(result: Any) -> list[dict[str, str | None]]:
-    """How each heading of an upload was read: its column, or None when it was ignored."""
-    column_of = {heading: column for column, heading in result.header.columns.items()}
-    return [{"heading": h, "column": column_of.get(h)} for h in result.raw.headers]
+    """How each heading of an upload was read: its column, or None when it was ignored; a
+    heading that may not be quoted is None, named by its cell."""
+    mapping: list[dict[str, str | None]] = result.headings()
+    return mapping
 
 
 def mapping_line(result: Any) -> str:
-    """`Gender -> gender_identity, Notes -> ignored`: so an empty column is seen at once."""
-    return ", ".join(
-        f"{m['heading']} -> {m['column'] or 'ignored'}" for m in heading_mapping(result)
-    )
+    """`Gender -> gender_identity, Notes -> ignored`: so an empty column is seen at once. A
+    heading that may not be quoted is `(heading in C1)`."""
+
+    def heading(m: dict[str, str | None]) -> str:
+        return m["heading"] if m["heading"] is not None else f"(heading in {m['cell']})"
+
+    return ", ".join(f"{heading(m)} -> {m['column'] or 'ignored'}" for m in heading_mapping(result))
 
 
 def warnings_document(result: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from heattool.findings import CODES, ERROR, WARNING, message
+from heattool.findings import CODES, ERROR, WARNING, message, unquoted_message
 from heattool.io.readers import HeaderTest, RawTable, read_upload
 from heattool.schemas import KINDS
 from heattool.schemas.headers import HeaderMap, kind_columns, map_headers, suggested_heading
@@ -77,6 +77,20 @@ class ValidationResult:
     @property
     def valid(self) -> bool:
         return self.errors.is_empty()
+
+    def headings(self) -> list[dict[str, str | None]]:
+        """How each heading was read: the heading (None where it may not be quoted,
+        `HeaderMap.quotable`), its cell, and its column (None when it was ignored)."""
+        column_of = {heading: column for column, heading in self.header.columns.items()}
+        sheet = f"{self.raw.sheet}!" if self.raw.sheet else ""
+        return [
+            {
+                "heading": heading if self.header.quotable(heading) else None,
+                "cell": f"{sheet}{column_letter(n + self.raw.first_column)}{self.raw.header_row}",
+                "column": column_of.get(heading),
+            }
+            for n, heading in enumerate(self.raw.headers)
+        ]
 
     def reported(self, findings: pl.DataFrame) -> pl.DataFrame:
         """`findings` as a report shows them: `value` only where a cell may be quoted
@@ -188,7 +202,7 @@ def validate_table(
     from heattool.schemas.parse import clean_text, parser_for
 
     as_of = as_of or dt.date.today()
-    header = map_headers(raw.headers, kind, aliases)
+    header = map_headers(raw.headers, kind, aliases, raw.header_row)
     columns, _required = kind_columns(header.kind)
     model = MODELS[header.kind]
     schema = model.to_schema()
@@ -378,21 +392,28 @@ def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
     rows: list[_FileFinding] = []
     if raw.encoding_note:
         rows.append((None, None, None, "encoding-guessed", raw.encoding_note))
+    # A heading that may not be quoted (`HeaderMap.quotable`) is named by its cell.
     for heading in header.unknown:
         letter = column_letter(raw.headers.index(heading) + raw.first_column)
         cell = f"{sheet}{letter}{raw.header_row}"
-        rows.append((cell, heading, None, "unknown-column", message("unknown-column", heading)))
+        if header.quotable(heading):
+            text = message("unknown-column", heading)
+            rows.append((cell, heading, None, "unknown-column", text))
+        else:
+            rows.append(
+                (cell, None, None, "unknown-column", unquoted_message("unknown-column", cell))
+            )
     for heading, name in header.lookalikes:
         letter = column_letter(raw.headers.index(heading) + raw.first_column)
         cell = f"{sheet}{letter}{raw.header_row}"
-        text = message(
-            "lookalike-column",
-            heading,
-            canonical=name,
-            suggested=suggested_heading(name),
-            quoted=json.dumps(heading, ensure_ascii=False),  # a TOML basic string
-        )
-        rows.append((cell, heading, name, "lookalike-column", text))
+        named = {"canonical": name, "suggested": suggested_heading(name)}
+        if header.quotable(heading):
+            quoted = json.dumps(heading, ensure_ascii=False)  # a TOML basic string
+            text = message("lookalike-column", heading, **named, quoted=quoted)
+            rows.append((cell, heading, name, "lookalike-column", text))
+        else:
+            text = unquoted_message("lookalike-column", cell, **named)
+            rows.append((cell, None, name, "lookalike-column", text))
     if header.heat_id_as_ref:
         heading = header.heat_id_as_ref
         letter = column_letter(header.positions["student_ref"] + raw.first_column)
