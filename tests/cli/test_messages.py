@@ -11,8 +11,10 @@ hold the cells deliberately.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
 AS_OF = "2026-11-24"
@@ -229,3 +231,95 @@ def test_headings_beside_a_missing_required_column_are_named_by_their_cells(invo
     result = invoke("validate", path, "--as-of", AS_OF)
     assert "heading 'Pupil Date of Birth' looks like date_of_birth" in result.stdout
     assert "column 'Notes' is not a known heading" in result.stdout
+
+
+# -- files that cannot be read -------------------------------------------------------------------
+
+
+def test_a_csv_that_breaks_half_way_is_named_by_its_row_not_its_text(invoke, tmp_path):
+    good = "".join(f"S{n},Amelia,Hughes,01/02/2008\n" for n in range(38))
+    header = "Student Ref,Forename,Surname,Date of Birth\n"
+    quote = write(
+        tmp_path, "quote.csv", f'{header}{good}S40,"{FORENAME},{SURNAME},{DOB}\nS41,a,b,c\n'
+    )
+    result = invoke("validate", quote)
+    assert result.exit_code == 2
+    assert leaks(result.stderr) == []
+    assert result.stderr == (
+        f"error: {quote}: malformed CSV: the quoted cell in row 40 is never closed; check for "
+        "a stray quote\n"
+    )
+    after = write(tmp_path, "after.csv", f'{header}{good}S40,"{FORENAME}"{SURNAME},{DOB}\n')
+    result = invoke("validate", after)
+    assert result.exit_code == 2
+    assert leaks(result.stderr) == []
+    assert "malformed CSV: row 40 has text after a quoted cell's closing quote" in result.stderr
+    ragged = write(
+        tmp_path, "ragged.csv", f"{header}{good}S40,{FORENAME},{SURNAME},{DOB},{POSTCODE}\n"
+    )
+    result = invoke("validate", ragged)
+    assert result.exit_code == 2
+    assert leaks(result.stderr) == []
+    assert result.stderr == (
+        f"error: {ragged}: malformed CSV: row 40 has 5 cells but the header row has 4; check "
+        "for a stray quote or an extra delimiter\n"
+    )
+    # a quoted cell over two lines is one row: the line is named too when it differs
+    lines = write(
+        tmp_path, "lines.csv", f'{header}S1,"Ann\nMarie",Lee,01/02/2008\nS2,{FORENAME},a,b,c\n'
+    )
+    result = invoke("validate", lines)
+    assert "malformed CSV: row 3 (line 4) has 5 cells but the header row has 4" in result.stderr
+    for path in (quote, after, ragged):
+        result = invoke("import", path, "--member", "KENT", "--db", tmp_path / "s.duckdb")
+        assert result.exit_code == 2
+        assert leaks(result.stdout, result.stderr) == []
+
+
+def workbook(path: Path, rows: list[list]) -> Path:
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet("Students")
+        for number, row in enumerate(rows):
+            sheet.write_row(number, 0, row)
+    return path
+
+
+def with_cell(path: Path, cell: str) -> Path:
+    """The workbook with one more row holding `cell`, an XML cell as a damaged file has it."""
+    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(
+                    b"</sheetData>", f'<row r="9">{cell}</row></sheetData>'.encode()
+                )
+            target.writestr(item, body)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def test_a_workbook_with_a_bad_cell_is_named_by_its_cell_not_its_text(invoke, tmp_path):
+    headings = HEADINGS.split(",")
+    rows = [headings, ["S1", FORENAME, SURNAME, BAD_DOB, BAD_POSTCODE, "Femalez", "", "", ""]]
+    book = workbook(tmp_path / "students.xlsx", rows)
+    for result in run_all(invoke, "validate", book, "--as-of", AS_OF):
+        assert result.exit_code == 1, result.stderr
+        assert leaks(result.stdout, result.stderr) == []
+        assert "Students!D2" in result.stdout
+    # cells the reader cannot read: its error quotes them
+    for cell in (f'<c r="A9" t="e"><v>{DOB}</v></c>', f'<c r="A9" t="{FORENAME}"><v>1</v></c>'):
+        broken = with_cell(workbook(tmp_path / "broken.xlsx", rows), cell)
+        for command in (["validate", broken], ["import", broken, "--member", "KENT"]):
+            result = invoke(*command)
+            assert result.exit_code == 2, result.stdout
+            assert leaks(result.stderr) == []
+            assert result.stderr.startswith(f"error: {broken}: sheet 'Students' cannot be read (")
+    # a data row where the headings should be
+    data = workbook(tmp_path / "data.xlsx", [["S1", FORENAME, SURNAME, DOB, POSTCODE]])
+    result = invoke("validate", data)
+    assert result.exit_code == 2
+    assert leaks(result.stderr) == []
