@@ -17,6 +17,11 @@ import re
 import zipfile
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import EXAMPLES
+
 AS_OF = "2026-11-24"
 FORENAME, SURNAME, DOB, POSTCODE = "Zyxwvut", "Vexquorn", "14/03/2009", "CT2 7NZ"
 # The person's data, and malformed versions of it as uploads carry them.
@@ -323,3 +328,104 @@ def test_a_workbook_with_a_bad_cell_is_named_by_its_cell_not_its_text(invoke, tm
     result = invoke("validate", data)
     assert result.exit_code == 2
     assert leaks(result.stderr) == []
+
+
+# -- retention --input ---------------------------------------------------------------------------
+
+
+def test_retention_of_a_file_names_the_bad_cell_by_row_and_column(invoke, tmp_path):
+    policy = EXAMPLES / "policies" / "kent-staff.toml"
+    records = write(
+        tmp_path,
+        "staff.csv",
+        f"kind,ref,forename,engagement_ended_on\nstaff,ST-1,{FORENAME},2016-08-31\n"
+        f"staff,ST-2,{SURNAME},{BAD_DOB}\nstaff,ST-3,x,{BAD_DOB}\n",
+    )
+    result = invoke("retention", "--policy", policy, "--input", records, "--as-of", "2026-03-01")
+    assert result.exit_code == 1
+    assert leaks(result.stderr) == []
+    assert result.stderr == (
+        f"error: {records}: column 'engagement_ended_on' row 3: not a date (2 such cells); "
+        "write dates as YYYY-MM-DD or DD/MM/YYYY\n"
+    )
+    # a file whose first row is data
+    data = write(tmp_path, "data.csv", f"S0001,{FORENAME},{SURNAME},{DOB},{POSTCODE}\n")
+    result = invoke("retention", "--input", data, "--kind", "students", "--as-of", AS_OF)
+    assert result.exit_code == 3
+    assert leaks(result.stderr) == []
+    assert "field 'forename' is not a column of the records (they have 5)" in result.stderr
+
+
+# -- errors passed on from a library -------------------------------------------------------------
+
+
+def test_an_internal_error_never_quotes_the_library_error(invoke, monkeypatch):
+    import polars as pl
+
+    import heattool.schemas.validate as validate_module
+
+    def broken(*args, **kwargs):
+        raise pl.exceptions.ComputeError(f"could not parse `{FORENAME},{DOB}` as dtype `date`")
+
+    monkeypatch.setattr(validate_module, "validate_table", broken)
+    result = invoke("validate", EXAMPLES / "students.csv")
+    assert result.exit_code == 4
+    assert leaks(result.stderr) == []
+    assert "internal error: ComputeError at heattool/" in result.stderr
+
+
+def test_a_date_of_birth_given_to_subject_find_is_not_echoed(invoke, tmp_path):
+    result = invoke("subject", "find", "--forename", "a", "--surname", "b", "--dob", BAD_DOB)
+    assert result.exit_code == 2
+    assert leaks(result.stderr, result.stdout) == []
+    assert "not a date; write it as YYYY-MM-DD or DD/MM/YYYY" in result.stderr
+
+
+# -- the property --------------------------------------------------------------------------------
+
+# Person columns whose cells can fail validation, with the finding each failure is.
+PERSON_COLUMNS = {
+    "Date of Birth": "invalid-date",
+    "Postcode": "invalid-postcode",
+    "Sex": "invalid-code",
+    "Ethnicity": "invalid-code",
+    "Disability": "invalid-code",
+    "Nation": "invalid-nation",
+    "Permission to Track": "invalid-boolean",
+    "Care Leaver": "invalid-boolean",
+    "Expected HE Entry Year": "implausible-year",
+}
+MARK = "Qjz"  # starts every generated value: no report says it, so any sighting is a leak
+VALUES = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12
+).map(lambda text: MARK + text)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    column=st.sampled_from(sorted(PERSON_COLUMNS)),
+    value=VALUES,
+    forename=VALUES,
+    delimiter=st.sampled_from([",", ";"]),
+    command=st.sampled_from(["validate", "import"]),
+    json_format=st.booleans(),
+)
+def test_no_message_quotes_a_person_cell_whatever_it_holds(
+    invoke_fresh, tmp_path_factory, column, value, forename, delimiter, command, json_format
+):
+    folder = tmp_path_factory.mktemp("property")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerows([["Student Ref", "Forename", column], ["S1", forename, value]])
+    path = folder / "upload.csv"
+    path.write_text(buffer.getvalue(), "utf-8")
+    args = [command, path, "--as-of", AS_OF]
+    args += ["--member", "KENT", "--db", folder / "s.duckdb"] if command == "import" else []
+    args += ["--format", "json"] if json_format else []
+    result = invoke_fresh(*args)
+    assert result.exit_code in (1, 2), result.stdout + result.stderr
+    for text in (result.stdout, result.stderr):
+        assert MARK not in text  # the value, or its start, escaped or not
+    if result.exit_code == 1 and json_format and command == "validate":
+        (file,) = json.loads(result.stdout)["files"]
+        assert [e["code"] for e in file["errors"]] == [PERSON_COLUMNS[column]]

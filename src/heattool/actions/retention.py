@@ -59,8 +59,10 @@ def retention(
     check_output_path(out)
     day = as_of or dt.date.today()
     if input_path is not None:
-        table = read_upload(input_path, sheet=sheet, encoding=encoding).frame
-        result = evaluate_table(policy, table, day, kind=kind, source=str(input_path))
+        raw = read_upload(input_path, sheet=sheet, encoding=encoding)
+        result = evaluate_table(
+            policy, raw.frame, day, kind=kind, source=str(input_path), header_row=raw.header_row
+        )
         if "kind" not in result.columns:
             result = result.select(pl.lit(kind).alias("kind"), pl.all())
     else:
