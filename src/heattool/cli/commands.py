@@ -38,7 +38,7 @@ from heattool.cli.options import (
     as_of_option,
     parse_any_day,
 )
-from heattool.errors import ExitCode
+from heattool.errors import ExitCode, printable
 
 
 def at_terminal() -> bool:
@@ -528,8 +528,10 @@ def subject_erase(
             raise fail("refusing to erase without --yes when not at a terminal", ExitCode.USAGE)
         who = who_is(db, key, heat_id, member=member, ref=ref)
         if not typer.confirm(
-            f"Erase {who['kind'].removesuffix('s')} {who['ref']} of member {who['member']} "
-            f"({who['heat_id']}) and everything attached to them?"
+            printable(  # a ref is the upload's text: it may hold a line break
+                f"Erase {who['kind'].removesuffix('s')} {who['ref']} of member {who['member']} "
+                f"({who['heat_id']}) and everything attached to them?"
+            )
         ):
             render.say(render.stdout(), "Nothing erased.")
             return
