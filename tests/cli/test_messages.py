@@ -157,6 +157,11 @@ def test_an_ambassador_attendance_and_activity_upload_quote_only_what_is_not_per
         ("E2", "1e3"),
     ]
     assert "2026-13-01" in text.stdout
+    register = write(
+        tmp_path, "attendance.csv", "Student Ref,Activity Ref,Date Attended\nS1,A1,2026-13-02\n"
+    )
+    (file,) = json.loads(invoke("validate", register, "-f", "json").stdout)["files"]
+    assert [(e["cell"], e["value"]) for e in file["errors"]] == [("C2", "2026-13-02")]
 
 
 # -- headings that are data --------------------------------------------------------------------
