@@ -22,7 +22,8 @@ is checked against the contracts in the README:
 - import: the store is untouched by a dry run, by an unreadable upload (exit 2 or 3) and, with
   `--on-invalid abort`, by any upload with an error; no store file is made for an unreadable
   upload;
-- in text output the file name is shown literally (markup in it is not interpreted).
+- in text output the file name is shown literally (markup in it is not interpreted, a line
+  break or other control character in it escaped, as `\n`).
 
     .venv/bin/python benchmarks/fuzz.py --uploads 10000            # the full run
     .venv/bin/python benchmarks/fuzz.py --uploads 300 --seed 7     # about what CI runs
@@ -1022,7 +1023,7 @@ class Fuzzer:
             if run.exit_code in (0, 1):
                 flat = re.sub(r"\s", "", run.stdout)
                 for path in paths:
-                    if re.sub(r"\s", "", str(path)) not in flat:
+                    if re.sub(r"\s", "", _shown(path)) not in flat:
                         self.flag(
                             "validate text: file name not shown literally",
                             run.stdout[:1000],
@@ -1157,7 +1158,7 @@ class Fuzzer:
         if not as_json:
             flat = re.sub(r"\s", "", run.stdout)  # rich expands a tab in a name to spaces
             for path in paths:
-                if re.sub(r"\s", "", f"{path} (") not in flat:
+                if re.sub(r"\s", "", f"{_shown(path)} (") not in flat:
                     self.flag(
                         "import text: file name not shown literally",
                         run.stdout[:1000],
@@ -1273,6 +1274,13 @@ class Fuzzer:
                 + " ".join(_shell(a) for a in first.command)
             )
         return "\n".join(out)
+
+
+def _shown(path: Path) -> str:
+    """A path as heattool prints it: literally, its control characters escaped (`\\n`)."""
+    from heattool.errors import printable
+
+    return printable(path)
 
 
 def _safe(name: str) -> str:

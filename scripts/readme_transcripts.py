@@ -130,7 +130,35 @@ def srv_heat(folder: Path) -> None:
     )
 
 
+def hesa_returns(folder: Path) -> None:
+    """HESA's returns for the story's request (hesa-2026.csv): an outcome for each person sent,
+    one heat_id the store does not hold and one of a person never sent (from fix-these.csv);
+    then a later return that changes one person's outcome and repeats another's."""
+    import csv
+
+    def rows(name: str) -> list[dict[str, str]]:
+        with (folder / name).open(encoding="utf-8-sig", newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    sent = [r["heat_id"] for r in rows("hesa-2026.csv")]
+    never_sent = rows("fix-these.csv")[0]["heat_id"]
+    heading = "heat_id,Entered HE,HE Entry Year,HE Provider,HE Level,Tariff Group,Continued\n"
+    outcomes = [
+        "Yes,2025/26,University of Kent,First degree,High tariff,",
+        "Yes,2025,Canterbury Christ Church University,Other undergraduate,Low,",
+        "No,,,,,",
+        "Yes,2024,University of Kent,First degree,Medium,Yes",
+        "Yes,2023,University of Sussex,First degree,High,Yes",
+    ]
+    lines = [f"{h},{outcomes[i % len(outcomes)]}" for i, h in enumerate(sent)]
+    lines += [f"5d1f3a9e-0b7c-4e2a-9f61-2c8d4b7e1a03,{outcomes[0]}", f"{never_sent},{outcomes[1]}"]
+    (folder / "hesa-return-2026.csv").write_text(heading + "\n".join(lines) + "\n", "utf-8")
+    later = [f"{sent[0]},Yes,2025/26,University of Kent,First degree,High tariff,Yes", lines[1]]
+    (folder / "hesa-return-2027.csv").write_text(heading + "\n".join(later) + "\n", "utf-8")
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {
+    "hesa-returns": hesa_returns,
     "bad-period-policy": bad_period_policy,
     "bad-window-policy": bad_window_policy,
     "bad-nation-policy": bad_nation_policy,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 
@@ -47,6 +48,18 @@ class StoreError(HeattoolError):
 
 class NoSuchPerson(HeattoolError):
     """No person with that heat_id or ref (for that member) is in the store."""
+
+
+# What must not reach a terminal as it is: control characters (line breaks, tabs, escapes), the
+# Unicode line and paragraph separators, and the controls that reorder text (bidi overrides).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """`text` with every control character escaped as Python writes it (`\\n`, `\\t`, `\\x1b`,
+    `\\u2028`): a file name, sheet name or heading holding one stays on one line and cannot
+    move the cursor or recolour the terminal. Other text, backslashes included, is unchanged."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
 def first_line(exc: BaseException) -> str:

@@ -17,6 +17,9 @@ class FindingCode:
     message: str
     # The message when validation can name the correction, `{fix}` standing for it.
     fix: str | None = None
+    # The message of a heading that may not be quoted (it may be a person's cell, in a row of
+    # data taken for the headings), naming it by its `{cell}` instead.
+    unquoted: str | None = None
 
 
 _CATALOGUE = [
@@ -34,6 +37,8 @@ _CATALOGUE = [
         "unknown-column",
         WARNING,
         "column '{column}' is not a known heading and was ignored; rename or remove it",
+        unquoted="the heading in {cell} is not a known heading and was ignored; rename or "
+        "remove it",
     ),
     FindingCode(
         "lookalike-column",
@@ -42,6 +47,10 @@ _CATALOGUE = [
         "'{suggested}', or map it with --aliases (a TOML file: [aliases] {canonical} = "
         "[{quoted}]); if it is something else, delete it or list it in that file under "
         "[ignore] headings = [{quoted}]",
+        unquoted="the heading in {cell} looks like {canonical} but is not one of its headings: "
+        "rename it '{suggested}', or map it with --aliases (a TOML file: [aliases] {canonical} "
+        "= [the heading, in quotes]); if it is something else, delete it or list it in that "
+        "file under [ignore] headings = [the heading, in quotes]",
     ),
     FindingCode(
         "heat-id-as-ref",
@@ -62,7 +71,9 @@ _CATALOGUE = [
         "invalid-postcode",
         ERROR,
         "not a UK postcode; write it like SW1A 1AA, or leave the cell empty",
-        fix="not a UK postcode; did you mean {fix}? (the letters O and I look like 0 and 1)",
+        # {fix}: where to swap what, e.g. "the digit 0, not the letter O, as its 4th letter or
+        # digit"; never the postcode, which is personal data
+        fix="not a UK postcode; write {fix} (the letters O and I look like 0 and 1)",
     ),
     FindingCode(
         "invalid-code",
@@ -145,3 +156,11 @@ def message(code: str, column: str | None = None, **details: str) -> str:
     `details` fill a code's other fields (`lookalike-column`: canonical, suggested, quoted).
     """
     return CODES[code].message.format(column=column or "", **details)
+
+
+def unquoted_message(code: str, cell: str, **details: str) -> str:
+    """The message for a heading that may not be quoted, naming its cell instead."""
+    template = CODES[code].unquoted
+    if template is None:
+        raise KeyError(f"{code} has no message for a heading it may not quote")
+    return template.format(cell=cell, **details)

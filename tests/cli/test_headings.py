@@ -243,8 +243,9 @@ def test_a_label_and_code_that_disagree_are_an_invalid_code(invoke, tmp_path, co
     upload = write(tmp_path, f'Student Ref,{column}\nS1,"{good[column]}"\nS2,"{cell}"\n')
     result, document = validate(invoke, upload)
     assert result.exit_code == 1
-    assert [(e["row"], e["code"], e["value"]) for e in document["errors"]] == [
-        (3, "invalid-code", cell)
+    # the cell's text is not quoted (a person's sex, ethnicity or disability): its place is
+    assert [(e["row"], e["cell"], e["code"], e["value"]) for e in document["errors"]] == [
+        (3, "B3", "invalid-code", None)
     ]
     assert document["valid_rows"] == 1
 

@@ -254,9 +254,10 @@ def test_unreadable_date_in_a_plain_table_is_invalid_data():
         'anchor = "last_activity_on"\naction = "delete"\n'
     )
     with pytest.raises(
-        InvalidData, match=r"in.csv: column 'last_activity_on' line 3: '31/02/2020'"
-    ):
+        InvalidData, match=r"^in.csv: column 'last_activity_on' row 3: not a date \(1 such cell\)"
+    ) as raised:
         evaluate_table(policy, table, D(2026, 1, 1), source="in.csv")
+    assert "31/02/2020" not in str(raised.value)  # named by its row, not quoted
 
 
 def _csv_rows(text: str) -> dict[str, dict]:
@@ -346,7 +347,10 @@ def test_cli_bad_cell_exits_1(invoke, tmp_path):
     path.write_text("kind,ref,engagement_ended_on\nstaff,ST-9,yesterday\n")
     result = invoke("retention", "--policy", KENT, "--input", path)
     assert result.exit_code == 1
-    assert "column 'engagement_ended_on' line 2: 'yesterday' is not a date" in result.stderr
+    assert result.stderr == (
+        f"error: {path}: column 'engagement_ended_on' row 2: not a date (1 such cell); write "
+        "dates as YYYY-MM-DD or DD/MM/YYYY\n"
+    )  # the cell is not quoted: it may be a person's
 
 
 # --- an upload, without the store (issue 11 item 4) --------------------------------------------
@@ -398,7 +402,7 @@ def test_cli_upload_reads_aliases_from_option_and_environment(invoke, tmp_path, 
         result = invoke("retention", "--input", upload, *args, "-f", "json")
         assert result.exit_code == 0, result.stderr
         headings = json.loads(result.stdout)["input"]["headings"]
-        assert {"heading": "Pupil DOB", "column": "date_of_birth"} in headings
+        assert {"heading": "Pupil DOB", "cell": "D1", "column": "date_of_birth"} in headings
 
 
 def test_cli_upload_rows_with_errors_are_left_out_and_exit_1(invoke, tmp_path):

@@ -191,7 +191,8 @@ def test_subject_find_folds_names_and_reads_any_date_form(invoke, tmp_path):
         assert '"ref": "Z1"' in found.stdout, (forename, surname, dob)
     bad = invoke("subject", "find", "--forename", "a", "--surname", "b", "--dob", "31/02/2009")
     assert bad.exit_code == 2
-    assert "'31/02/2009' is not a date" in bad.stderr
+    assert "not a date; write it as YYYY-MM-DD or DD/MM/YYYY" in bad.stderr
+    assert "31/02/2009" not in bad.stderr  # a date of birth is not echoed
 
 
 # -- 3, 4, 5. the mapping shown, aliases and warnings for import too ------------------------------
@@ -214,8 +215,8 @@ def test_validate_and_import_show_how_each_heading_was_read(invoke, tmp_path):
     assert "warning unknown-column" in loaded.stdout  # the same warning validate gives
     as_json = invoke("import", upload, "--member", "KENT", "--db", db, "-f", "json")
     document = json.loads(as_json.stdout)["files"][0]
-    assert {"heading": "Gender", "column": "gender_identity"} in document["headings"]
-    assert {"heading": "Notes", "column": None} in document["headings"]
+    assert {"heading": "Gender", "cell": "D1", "column": "gender_identity"} in document["headings"]
+    assert {"heading": "Notes", "cell": "E1", "column": None} in document["headings"]
     assert [w["code"] for w in document["warnings"]] == ["unknown-column"]
 
 

@@ -61,7 +61,6 @@ class FileImport:
         return bool(self.inserted or self.updated)
 
     def document(self) -> dict[str, Any]:
-        column_of = {heading: column for column, heading in self.result.header.columns.items()}
         return {
             "file": str(self.path),
             "kind": self.kind,
@@ -73,12 +72,10 @@ class FileImport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "previously_imported_batch": self.previous_batch,
-            "headings": [
-                {"heading": h, "column": column_of.get(h)} for h in self.result.raw.headers
-            ],
-            "warnings": self.result.warnings.select(
-                "row", "cell", "column", "value", "code", "message"
-            ).to_dicts(),
+            "headings": self.result.headings(),
+            "warnings": self.result.reported(self.result.warnings)
+            .select("row", "cell", "column", "value", "code", "message")
+            .to_dicts(),
         }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from heattool.errors import HeattoolError
+from heattool.errors import HeattoolError, InvalidData
 from heattool.io.readers import read_upload
 from heattool.io.writers import check_output_path, write_frame
 from heattool.rules.deletion import DUE, deletion_list, deletion_ready, with_reasons
@@ -97,10 +97,20 @@ def retention(
                     f"{input_path}: an upload of {upload.kind}, not of people; retention judges "
                     f"people ({' or '.join(PERSON_KINDS)})"
                 )
+            whole_file = upload.errors.filter(pl.col("row").is_null())
+            if whole_file.height:  # e.g. a missing column: no row can be judged
+                raise InvalidData(
+                    f"{input_path}: {whole_file['message'][0]}"
+                    + (f" (and {whole_file.height - 1} more)" if whole_file.height > 1 else "")
+                    + f"; heattool validate {input_path} lists what to fix"
+                )
             result = evaluate_policy(policy, upload_records(upload, day), day)
         else:
-            table = read_upload(input_path, sheet=sheet, encoding=encoding).frame
-            result = evaluate_table(policy, table, day, kind=kind, source=str(input_path))
+            table = read_upload(input_path, sheet=sheet, encoding=encoding)
+            result = evaluate_table(
+                policy, table.frame, day, kind=kind, source=str(input_path),
+                header_row=table.header_row,
+            )  # fmt: skip
             if "kind" not in result.columns:
                 result = result.select(pl.lit(kind).alias("kind"), pl.all())
     else:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from heattool.cli import render
-from heattool.cli.failures import State, fail, handles_errors
+from heattool.cli.failures import State, error_line, fail, handles_errors
 from heattool.cli.options import (
     AliasesOption,
     AsOfOption,
@@ -42,7 +42,7 @@ from heattool.cli.options import (
     as_of_option,
     parse_any_day,
 )
-from heattool.errors import ExitCode
+from heattool.errors import ExitCode, printable
 
 
 def store_key(ctx: typer.Context) -> str | None:
@@ -157,7 +157,7 @@ def validate(
     else:
         render.render_validation(render.stdout(), outcome, max_errors)
     for _path, reason in outcome.failures:
-        render.stderr().print(f"error: {reason}", markup=False)
+        error_line(reason)
     if outcome.failures:
         raise typer.Exit(int(ExitCode.USAGE))
     if not outcome.valid:
@@ -613,8 +613,10 @@ def subject_erase(
             raise fail("refusing to erase without --yes when not at a terminal", ExitCode.USAGE)
         who = who_is(db, key, heat_id, member=member, ref=ref)
         if not typer.confirm(
-            f"Erase {who['kind'].removesuffix('s')} {who['ref']} of member {who['member']} "
-            f"({who['heat_id']}) and everything attached to them?"
+            printable(  # a ref is the upload's text: it may hold a line break
+                f"Erase {who['kind'].removesuffix('s')} {who['ref']} of member {who['member']} "
+                f"({who['heat_id']}) and everything attached to them?"
+            )
         ):
             render.say(render.stdout(), "Nothing erased.")
             return

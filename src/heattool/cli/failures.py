@@ -17,7 +17,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from heattool.errors import ExitCode, HeattoolError
+from heattool.errors import ExitCode, HeattoolError, printable
 
 
 @dataclass
@@ -30,10 +30,32 @@ class State:
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
     """Print one line to stderr and return the Exit to raise."""
+    error_line(message)
+    return typer.Exit(int(code))
+
+
+def error_line(message: str) -> None:
+    """`error: message` on stderr, on one line: a line break or other control character in it
+    (from a file name, a sheet name, a heading) is shown escaped, as `\\n`."""
     from heattool.cli.render import stderr
 
-    stderr().print(f"[red]error:[/] {escape(message)}", markup=True, highlight=False)
-    return typer.Exit(int(code))
+    stderr().print(f"[red]error:[/] {escape(printable(message))}", markup=True, highlight=False)
+
+
+def internal_error(exc: BaseException) -> str:
+    """An internal error's one line: the exception's type and the line of heattool it came
+    from, never its text, which can quote a cell (Polars' and DuckDB's errors do)."""
+    import os
+
+    import heattool
+
+    package = os.path.dirname(heattool.__file__)
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(package + os.sep):
+            relative = os.path.relpath(frame.filename, os.path.dirname(package))
+            where = f" at {relative.replace(os.sep, '/')} line {frame.lineno}"
+    return f"internal error: {type(exc).__name__}{where}"
 
 
 def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,9 +83,7 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 traceback.print_exc()
             hint = "" if debug else "; run with --debug for the traceback"
-            raise fail(
-                f"internal error: {type(exc).__name__}: {exc}{hint}", ExitCode.INTERNAL
-            ) from None
+            raise fail(f"{internal_error(exc)}{hint}", ExitCode.INTERNAL) from None
 
     return wrapper
 

@@ -49,10 +49,8 @@ def parse_any_day(value: str | None) -> dt.date | None:
     from heattool.schemas.parse import parse_date
 
     parsed = parse_date(pl.Series([value.strip()], dtype=pl.String))[0]
-    if parsed is None:
-        raise typer.BadParameter(
-            f"'{value}' is not a date; write it as YYYY-MM-DD or DD/MM/YYYY"
-        ) from None
+    if parsed is None:  # not echoed: it is a date of birth (`subject find --dob`)
+        raise typer.BadParameter("not a date; write it as YYYY-MM-DD or DD/MM/YYYY") from None
     day: dt.date = parsed
     return day
 

@@ -1,7 +1,9 @@
 """Every renderer: results as text for people (rich) and as JSON for scripts.
 
 User-supplied text (cells, headings, file names, refs, policy names) is printed literally:
-it goes through `say`, `escape` or a table cell built with `Text`, never as markup.
+it goes through `say`, `escape` or a table cell built with `Text`, never as markup; and with
+its control characters escaped (`printable`), so that a line break in a file name or a heading
+never splits a line and an escape sequence never reaches the terminal.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rich.text import Text
 
 from heattool import __version__
 from heattool.clock import utc_text
+from heattool.errors import printable
 from heattool.progress import Progress, nowhere
 
 if TYPE_CHECKING:
@@ -96,8 +99,13 @@ def steps(message: str, total: int) -> Iterator[Progress]:
 
 
 def say(console: Console, text: str) -> None:
-    """One line of plain text: never markup, never wrapped."""
-    console.print(text, soft_wrap=True, markup=False, highlight=False)
+    """One line of plain text: never markup, never wrapped, control characters escaped."""
+    console.print(printable(text), soft_wrap=True, markup=False, highlight=False)
+
+
+def literal(text: object) -> str:
+    """Text to put inside markup: escaped for rich and for the terminal."""
+    return escape(printable(text))
 
 
 def emit_json(document: Any) -> None:
@@ -120,7 +128,7 @@ def plural(n: int, word: str) -> str:
 
 def cell(value: Any) -> Text:
     """A table cell shown as it is (a `[bold]` in a cell stays text)."""
-    return Text("" if value is None else str(value))
+    return Text("" if value is None else printable(value))
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -144,7 +152,7 @@ def validation_document(outcome: ValidateResult, max_errors: int) -> dict[str, A
 
 def _result_document(result: Any, max_errors: int) -> dict[str, Any]:
     errors = result.errors
-    listed = errors if max_errors <= 0 else errors.head(max_errors)
+    listed = result.reported(errors if max_errors <= 0 else errors.head(max_errors))
     return {
         "file": str(result.raw.path),
         "readable": True,
@@ -424,27 +432,34 @@ def _junit_close(suite: Any, out: str, *, failures: int, errors: int) -> None:
 
 
 def heading_mapping(result: Any) -> list[dict[str, str | None]]:
-    """How each heading of an upload was read: its column, or None when it was ignored."""
-    column_of = {heading: column for column, heading in result.header.columns.items()}
-    return [{"heading": h, "column": column_of.get(h)} for h in result.raw.headers]
+    """How each heading of an upload was read: its column, or None when it was ignored; a
+    heading that may not be quoted is None, named by its cell."""
+    mapping: list[dict[str, str | None]] = result.headings()
+    return mapping
 
 
 def mapping_line(result: Any) -> str:
-    """`Gender -> gender_identity, Notes -> ignored`: so an empty column is seen at once."""
-    return ", ".join(
-        f"{m['heading']} -> {m['column'] or 'ignored'}" for m in heading_mapping(result)
-    )
+    """`Gender -> gender_identity, Notes -> ignored`: so an empty column is seen at once. A
+    heading that may not be quoted is `(heading in C1)`."""
+
+    def heading(m: dict[str, str | None]) -> str:
+        return m["heading"] if m["heading"] is not None else f"(heading in {m['cell']})"
+
+    return ", ".join(f"{heading(m)} -> {m['column'] or 'ignored'}" for m in heading_mapping(result))
 
 
 def warnings_document(result: Any) -> list[dict[str, Any]]:
-    return list(result.warnings.select(LISTED_FIELDS).to_dicts())
+    return list(result.reported(result.warnings).select(LISTED_FIELDS).to_dicts())
 
 
 def render_file_notes(console: Console, result: Any) -> None:
     """The heading mapping and the warnings of one upload, as validate and import show them."""
     say(console, f"  headings: {mapping_line(result)}")
     for warning in result.warnings.iter_rows(named=True):
-        console.print(f"  [yellow]warning[/] {warning['code']}: {escape(str(warning['message']))}")
+        console.print(
+            f"  [yellow]warning[/] {warning['code']}: {literal(warning['message'])}",
+            soft_wrap=True,
+        )
 
 
 def upload_warnings(result: Any, not_judged: int) -> None:
@@ -469,10 +484,11 @@ def render_validation(console: Console, outcome: ValidateResult, max_errors: int
     """The text report: a summary per file and a table of its first errors."""
     for result in outcome.results:
         verdict = _verdict_markup(outcome, result)
-        where = f" sheet {escape(result.raw.sheet)}," if result.raw.sheet else ""
+        where = f" sheet {literal(result.raw.sheet)}," if result.raw.sheet else ""
         console.print(
-            f"[bold]{escape(str(result.raw.path))}[/]: {result.kind},{where} {result.rows} rows, "
-            f"{result.valid_rows} valid, {result.invalid_rows} invalid: {verdict}"
+            f"[bold]{literal(result.raw.path)}[/]: {result.kind},{where} {result.rows} rows, "
+            f"{result.valid_rows} valid, {result.invalid_rows} invalid: {verdict}",
+            soft_wrap=True,
         )
         by_code = errors_by_code(result.errors)
         if by_code:
@@ -480,7 +496,7 @@ def render_validation(console: Console, outcome: ValidateResult, max_errors: int
         render_file_notes(console, result)
         if result.errors.height:
             shown = result.errors if max_errors <= 0 else result.errors.head(max_errors)
-            console.print(_findings_table(shown))
+            console.print(_findings_table(result.reported(shown)))
             if shown.height < result.errors.height:
                 console.print(
                     f"  ... and {result.errors.height - shown.height} more errors "
@@ -494,11 +510,15 @@ def _verdict_markup(outcome: ValidateResult, result: Any) -> str:
 
 
 def _findings_table(findings: pl.DataFrame) -> Table:
+    """The findings as `reported` leaves them: a cell not quoted says so."""
+    from heattool.schemas import HIDDEN
+
     table = Table(show_lines=False, pad_edge=False)
     for name in ("row", "cell", "column", "value", "code", "message"):
         table.add_column(name, overflow="fold", no_wrap=name in ("row", "cell", "code"))
-    for row in findings.select(LISTED_FIELDS).iter_rows():
-        table.add_row(*(cell(v) for v in row))
+    for row in findings.select(*LISTED_FIELDS, "hidden").iter_rows(named=True):
+        shown = {**row, "value": HIDDEN if row["hidden"] else row["value"]}
+        table.add_row(*(cell(shown[name]) for name in LISTED_FIELDS))
     return table
 
 
@@ -573,9 +593,10 @@ def render_retention(console: Console, judged: Retention) -> None:
     policy, result = judged.policy, judged.result
     due = judged.due
     console.print(
-        f"[bold]{escape(policy.name)}[/] as of {judged.as_of.isoformat()}: "
+        f"[bold]{literal(policy.name)}[/] as of {judged.as_of.isoformat()}: "
         f"{plural(result.height, 'record')}, "
-        + ", ".join(f"{n} {status}" for status, n in status_counts(result).items())
+        + ", ".join(f"{n} {status}" for status, n in status_counts(result).items()),
+        soft_wrap=True,
     )
     counts = Table(title_justify="left", pad_edge=False)
     for name in ("rule", "status", "records"):
@@ -620,9 +641,11 @@ def render_purge(console: Console, outcome: PurgeOutcome) -> None:
         say(
             console,
             f"deleted {plural(plan.people.height, 'record')}{scope} due on {outcome.as_of} "
-            f"({rules}): "
-            f"{rows}\nreceipt: {outcome.receipt_path} (audit event "
-            f"{outcome.receipt.event_id})",
+            f"({rules}): {rows}",
+        )
+        say(
+            console,
+            f"receipt: {outcome.receipt_path} (audit event {outcome.receipt.event_id})",
         )
 
 
@@ -799,10 +822,10 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
     from heattool.schemas import KINDS
 
     if not summary["members"]:
-        console.print(f"{summary['db']}: no records yet", soft_wrap=True, markup=False)
+        say(console, f"{summary['db']}: no records yet")
         return
     counts = Table(
-        title=f"Records in {escape(summary['db'])}", title_justify="left", box=box.SIMPLE
+        title=f"Records in {literal(summary['db'])}", title_justify="left", box=box.SIMPLE
     )
     counts.add_column("member")
     for kind in KINDS:
@@ -910,7 +933,7 @@ def render_calendar(console: Console, document: dict[str, Any], db: Path | str |
 
     policy = document["policy"]
     table = Table(
-        title=escape(f"{document['year']} under {policy['name']} {policy['version']}".rstrip()),
+        title=literal(f"{document['year']} under {policy['name']} {policy['version']}".rstrip()),
         title_justify="left",
         box=box.SIMPLE,
     )
@@ -955,7 +978,8 @@ def demo_narrator(console: Console) -> Callable[[str, str], None]:
         if event == "start":
             first, _, rest = text.partition("\n")
             console.print(Text(first, style="bold"))
-            say(console, rest + "\n")
+            for line in [*rest.splitlines(), ""]:  # the folder, then a blank line
+                say(console, line)
         elif event == "step":
             console.rule(Text(text, style="bold"))
         elif event == "command":

@@ -7,6 +7,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -294,17 +295,14 @@ def _parse_csv(path: Path, data: bytes, delimiter: str, skip_rows: int = 0) -> p
             skip_rows=skip_rows,
             raise_if_empty=False,
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        reason = str(exc).splitlines()[0]
-        if "utf-8" in reason.lower() or "utf8" in reason.lower():
-            raise _NotUtf8 from None
-        if "more fields" in reason:
-            reason = "a row has more cells than the header row"
-        raise UnreadableInput(
-            f"{path}: malformed CSV ({reason}); check for a stray quote or an extra delimiter"
-        ) from None
     except pl.exceptions.PolarsError as exc:
-        raise UnreadableInput(f"{path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+        # Polars' own text quotes the cells it could not read: the fault is found again here
+        # and named by its row, never by its text.
+        reason = re.sub(r"`[^`]*`", "", str(exc)).lower()  # not a quoted cell's words
+        if "utf-8" in reason or "utf8" in reason:
+            raise _NotUtf8 from None
+        fault = csv_fault(data, delimiter, skip_rows)
+        raise UnreadableInput(f"{path}: malformed CSV: {fault}") from None
     if not frame.columns:
         if skip_rows:
             raise UnreadableInput(
@@ -324,12 +322,74 @@ def _read_parquet(path: Path, data: bytes) -> pl.DataFrame:
         frame = frame.select(pl.all().cast(pl.String))
     except Exception as exc:  # Polars and pyarrow raise many kinds for a damaged file
         raise UnreadableInput(
-            f"{path}: cannot be read as a Parquet file of plain columns ({_first_line(exc)}); "
+            f"{path}: cannot be read as a Parquet file of plain columns ({type(exc).__name__}); "
             "write it again, or export it as CSV"
         ) from None
     if not frame.columns:
         raise UnreadableInput(f"{path}: the Parquet file has no columns")
     return frame
+
+
+def csv_fault(data: bytes, delimiter: str, skip_rows: int = 0) -> str:
+    """Where a file that is not well-formed CSV goes wrong, named by its row (and its line
+    when a quoted cell over several lines makes them differ), and what to check; no cell is
+    quoted. Rows count as a spreadsheet counts them, from the first; the headings are in row
+    `skip_rows + 1`."""
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    width, row, line = None, 0, 1  # line: where the next row starts
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)  # a cell of any size: Polars reads them
+    try:
+        for row, cells in enumerate(reader, 1):
+            where = f"row {row}" + (f" (line {line})" if line != row else "")
+            if row == skip_rows + 1:
+                width = len(cells)
+            elif width is not None and len(cells) > width:
+                return (
+                    f"{where} has {len(cells)} cells but the header row has {width}; check for "
+                    "a stray quote or an extra delimiter"
+                )
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        row += 1
+        where = f"row {row}" + (f" (line {line})" if line != row else "")
+        if "end of data" in str(exc):
+            return f"the quoted cell in {where} is never closed; check for a stray quote"
+        if "expected after" in str(exc):
+            return (
+                f"{where} has text after a quoted cell's closing quote; put the whole cell in "
+                'quotes and double a quote inside it ("")'
+            )
+        return f"{where} cannot be read; check for a stray quote or an extra delimiter"
+    finally:
+        csv.field_size_limit(limit)
+    return "check for a stray quote or an extra delimiter"
+
+
+# What fastexcel's errors (calamine's) mean, in words that quote nothing: their own text can
+# quote a cell ("Unsupported cell error value '...'").
+_WORKBOOK_FAULTS = (
+    ("zip", "the file is damaged or is not a workbook"),
+    ("password", "it is protected by a password; save a copy without one"),
+    ("encrypt", "it is protected by a password; save a copy without one"),
+    ("cell error value", "a cell holds an error value Excel does not write"),
+    ("cell 't' attribute", "a cell has a type Excel does not write"),
+    ("parse float", "a number cell holds something that is not a number"),
+    ("parse int", "a number cell holds something that is not a number"),
+    ("shared strings", "a text cell points to text the workbook does not hold"),
+    ("xml", "the XML inside it is damaged"),
+)
+
+
+def _workbook_fault(exc: BaseException) -> str:
+    """Why a workbook or sheet could not be read, from fastexcel's error, quoting none of it
+    but the error's type when nothing better is known."""
+    text = str(exc).lower()
+    for clue, reason in _WORKBOOK_FAULTS:
+        if clue in text:
+            return reason
+    return f"the workbook is damaged ({type(exc).__name__})"
 
 
 def _read_excel(
@@ -347,7 +407,7 @@ def _read_excel(
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # fastexcel raises its own error types for every failure
         raise UnreadableInput(
-            f"{path}: cannot be read as an Excel workbook ({_first_line(exc)}); "
+            f"{path}: cannot be read as an Excel workbook ({_workbook_fault(exc)}); "
             "save it again as .xlsx or export it as CSV"
         ) from None
     names = reader.sheet_names
@@ -369,7 +429,8 @@ def _read_excel(
             columns = loaded.available_columns()
         except Exception as exc:
             raise UnreadableInput(
-                f"{path}: sheet '{name}' cannot be read ({_first_line(exc)})"
+                f"{path}: sheet '{name}' cannot be read ({_workbook_fault(exc)}); save it "
+                "again as .xlsx or export it as CSV"
             ) from None
         if not grid.width or grid.height == 0:
             continue
@@ -434,8 +495,3 @@ def _names(cells: Sequence[str | None]) -> list[str]:
         seen.add(candidate)
         names.append(candidate)
     return names
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

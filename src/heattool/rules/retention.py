@@ -179,8 +179,11 @@ class _Compiler:
         """The column as the type the rule asks for; a missing or mistyped column is BadPolicy."""
         where = f"{self.policy.source}: rule '{rule.name}'"
         if name not in self.schema:
-            shown = ", ".join(self.schema.names())
-            raise BadPolicy(f"{where}: field '{name}' is not a column of the records ({shown})")
+            # The columns are not listed: read from a file, they may be a row of data.
+            raise BadPolicy(
+                f"{where}: field '{name}' is not a column of the records "
+                f"(they have {len(self.schema)}{_close_to(name, self.schema.names())})"
+            )
         dtype = self.schema[name]
         expr = pl.col(name)
         if wanted is None or dtype == pl.Null:
@@ -744,8 +747,11 @@ def evaluate_policy(
     return result
 
 
-def type_table(policy: Policy, table: pl.DataFrame, source: str = "input") -> pl.DataFrame:
-    """An all-text table typed as the policy reads it; unreadable cells are InvalidData.
+def type_table(
+    policy: Policy, table: pl.DataFrame, source: str = "input", header_row: int = 1
+) -> pl.DataFrame:
+    """An all-text table typed as the policy reads it; unreadable cells are InvalidData, named
+    by their spreadsheet row (the headings are in `header_row`).
 
     Dates are read as heattool reads uploads (ISO or UK day-first), flags as Yes/No, years as
     `2026` or `2026/27`. A column the policy only tests as present is read as dates when every
@@ -788,11 +794,12 @@ def type_table(policy: Policy, table: pl.DataFrame, source: str = "input") -> pl
             continue
         parsed = parsers[kind](text)
         bad = text.is_not_null() & parsed.is_null()
-        if bad.any():
-            row = int(bad.arg_true()[0])
+        if bad.any():  # named by its row, never quoted: it may be a person's
+            row = int(bad.arg_true()[0]) + header_row + 1
+            count = int(bad.sum())
             raise InvalidData(
-                f"{source}: column '{name}' line {row + 2}: '{text[row]}' is not {kind} "
-                f"({int(bad.sum())} such cell(s))"
+                f"{source}: column '{name}' row {row}: not {kind} "
+                f"({count} such cell{'s' if count != 1 else ''}){_FORMS.get(kind, '')}"
             )
         columns.append(parsed.alias(name))
     typed = table.with_columns(columns)
@@ -808,6 +815,24 @@ def evaluate_table(
     *,
     kind: str | None = None,
     source: str = "input",
+    header_row: int = 1,
 ) -> pl.DataFrame:
     """Evaluate a policy against a plain all-text table (a CSV or Excel sheet), no store."""
-    return evaluate_policy(policy, type_table(policy, table, source), as_of, kind=kind)
+    typed = type_table(policy, table, source, header_row)
+    return evaluate_policy(policy, typed, as_of, kind=kind)
+
+
+_FORMS = {
+    DATE: "; write dates as YYYY-MM-DD or DD/MM/YYYY",
+    BOOL: "; write Yes or No",
+    INT: "; write a year such as 2026 or 2026/27",
+    FLOAT: "; write digits only, e.g. 2.5",
+}
+
+
+def _close_to(name: str, columns: list[str]) -> str:
+    """`; did you mean 'x'?` for a column named much like `name` (a typo), else nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(name, columns, n=1, cutoff=0.8)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -162,12 +162,26 @@ class HeaderMap:
     # (heading, canonical): an unknown heading that names a column the upload lacks
     lookalikes: list[tuple[str, str]] = field(default_factory=list)
     heat_id_as_ref: str | None = None  # the HEAT student ID heading that serves as student_ref
+    known: set[str] = field(default_factory=set)  # headings of the alias table, or ignored by it
+
+    def quotable(self, heading: str) -> bool:
+        """Whether a message may quote this heading: one the alias table knows, any heading of
+        a row that holds every required column, and any heading of a kind that is not people.
+        A row of people without their required columns may be a row of data (no headings above
+        it, or the wrong --header-row), and its cells a person's."""
+        from heattool.schemas import PERSON_KINDS
+
+        return not self.missing or heading in self.known or self.kind not in PERSON_KINDS
 
 
 def map_headers(
-    headings: list[str], kind: str | None = None, aliases: Path | None = None
+    headings: list[str],
+    kind: str | None = None,
+    aliases: Path | None = None,
+    row: int | None = None,
 ) -> HeaderMap:
-    """Map headings to canonical columns, detecting the kind when not given.
+    """Map headings (in spreadsheet row `row`) to canonical columns, detecting the kind when
+    not given.
 
     With no student_ref heading, a HEAT student ID heading serves as the ref (of students and
     attendance). An unknown heading that contains the name or a heading of one of the kind's
@@ -175,12 +189,17 @@ def map_headers(
     """
     tables = heading_tables(aliases)
     canonical_of = [tables.columns.get(heading_key(h)) for h in headings]
-    chosen = kind or detect_kind(headings, canonical_of)
+    chosen = kind or detect_kind(headings, canonical_of, row)
     allowed = set(kind_columns(chosen)[0])
     # A kind's own column names mean its columns (for an upload kind they always do).
     own = {heading_key(c): c for c in allowed}
     canonical_of = [own.get(heading_key(h), c) for h, c in zip(headings, canonical_of, strict=True)]
     result = HeaderMap(kind=chosen, columns={}, positions={})
+    result.known = {
+        h
+        for h, c in zip(headings, canonical_of, strict=True)
+        if c or heading_key(h) in tables.ignored
+    }
     # HEAT student IDs of an upload whose kind has a student_ref but no heat_student_id
     held: list[tuple[int, str]] = []
     for position, (heading, canonical) in enumerate(zip(headings, canonical_of, strict=True)):
@@ -264,8 +283,11 @@ def _contains_run(words: tuple[str, ...], run: tuple[str, ...]) -> bool:
     return any(words[i : i + width] == run for i in range(len(words) - width + 1))
 
 
-def detect_kind(headings: list[str], canonical_of: list[str | None]) -> str:
-    """The kind whose required columns are all present and which explains most headings."""
+def detect_kind(headings: list[str], canonical_of: list[str | None], row: int | None = None) -> str:
+    """The kind whose required columns are all present and which explains most headings.
+
+    `row`, the spreadsheet row of the headings, is named when no kind fits.
+    """
     present = {c for c in canonical_of if c}
     if HEAT_STUDENT_ID in present:  # the ref when the upload gives no other
         present.add("student_ref")
@@ -275,9 +297,14 @@ def detect_kind(headings: list[str], canonical_of: list[str | None]) -> str:
         if set(kind_columns(kind)[1]) <= present
     }
     if not scores:
-        shown = ", ".join(f"'{h}'" for h in headings[:6]) or "none"
+        # Only the headings the alias table knows are quoted: the row may be a row of data.
+        known = [h for h, c in zip(headings, canonical_of, strict=True) if c]
+        shown = ", ".join(f"'{h}'" for h in known[:6]) + (", ..." if len(known) > 6 else "")
+        where = f" in row {row}" if row else ""
+        count = f"{len(headings)} heading{'s' if len(headings) != 1 else ''}"
         raise UnknownKind(
-            f"cannot tell what kind of upload this is from its headings ({shown}); "
+            f"cannot tell what kind of upload this is from its headings{where} "
+            f"({count}{'; known: ' + shown if known else ', none of them known'}); "
             f"check the header row, or give --kind ({'|'.join(KINDS)})"
         )
     best = max(scores.values())

@@ -164,3 +164,34 @@ def suggest_postcodes(postcodes: pl.Series) -> pl.Series:
     )
     suggestions = pl.Series(postcodes.name, [None] * postcodes.len(), dtype=pl.String)
     return suggestions.scatter(found["i"], found["p"]) if found.height else suggestions
+
+
+_LOOK_ALIKE = {"O": "the letter O", "0": "the digit 0", "I": "the letter I", "1": "the digit 1"}
+_ORDINALS = ("1st", "2nd", "3rd", "4th", "5th", "6th", "7th")
+
+
+def describe_swaps(postcodes: pl.Series, suggestions: pl.Series) -> pl.Series:
+    """What to change in each postcode to make its suggestion, in words that quote neither:
+    `the digit 0, not the letter O, as its 4th letter or digit` (spaces are not counted).
+
+    A message may not quote a postcode, which is personal data; the place of the swap and the
+    characters swapped tell the officer what to change in the cell. Null where the suggestion
+    is.
+    """
+    frame = pl.DataFrame({"p": postcodes.cast(pl.String), "s": suggestions.cast(pl.String)})
+    was, now = (pl.col(c).str.replace_all(r"\s+", "").str.to_uppercase() for c in "ps")
+    changes = []
+    for position, ordinal in enumerate(_ORDINALS):
+        before, after = was.str.slice(position, 1), now.str.slice(position, 1)
+        changes.append(
+            pl.when(before != after).then(
+                pl.concat_str(
+                    after.replace_strict(_LOOK_ALIKE, default=None),
+                    pl.lit(", not "),
+                    before.replace_strict(_LOOK_ALIKE, default=None),
+                    pl.lit(f", as its {ordinal} letter or digit"),
+                )
+            )
+        )
+    words = pl.concat_str(changes, separator="; and ", ignore_nulls=True)
+    return frame.select(pl.when(pl.col("s").is_not_null() & (words != "")).then(words)).to_series()

@@ -6,13 +6,14 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from heattool.findings import CODES, ERROR, WARNING, message
+from heattool.findings import CODES, ERROR, WARNING, message, unquoted_message
 from heattool.io.readers import HeaderTest, RawTable, read_upload
 from heattool.schemas import KINDS
 from heattool.schemas.headers import HeaderMap, kind_columns, map_headers, suggested_heading
@@ -107,6 +108,33 @@ class ValidationResult:
         invalid = pl.concat([self.invalid_index, rejected[INDEX].cast(pl.UInt32)]).unique().sort()
         return dataclasses.replace(self, findings=findings, invalid_index=invalid)
 
+    def headings(self) -> list[dict[str, str | None]]:
+        """How each heading was read: the heading (None where it may not be quoted,
+        `HeaderMap.quotable`), its cell, and its column (None when it was ignored)."""
+        column_of = {heading: column for column, heading in self.header.columns.items()}
+        sheet = f"{self.raw.sheet}!" if self.raw.sheet else ""
+        return [
+            {
+                "heading": heading if self.header.quotable(heading) else None,
+                "cell": f"{sheet}{column_letter(n + self.raw.first_column)}{self.raw.header_row}",
+                "column": column_of.get(heading),
+            }
+            for n, heading in enumerate(self.raw.headers)
+        ]
+
+    def reported(self, findings: pl.DataFrame) -> pl.DataFrame:
+        """`findings` as a report shows them: `value` only where a cell may be quoted
+        (`quotable_columns`), and `hidden` true where a cell's text is left out."""
+        from heattool.schemas import quotable_columns
+
+        columns = quotable_columns(self.kind)
+        if columns is None:
+            return findings.with_columns(hidden=pl.lit(False))
+        hidden = pl.col("value").is_not_null() & ~pl.col("field").is_in(list(columns))
+        return findings.with_columns(hidden=hidden).with_columns(
+            value=pl.when(~pl.col("hidden")).then(pl.col("value"))
+        )
+
     def valid_frame(self) -> pl.DataFrame:
         """The typed rows with no error, ready to load."""
         return self.frame.filter(~pl.col(INDEX).is_in(self.invalid_index.implode()))
@@ -114,7 +142,11 @@ class ValidationResult:
     def rejected_rows(self) -> pl.DataFrame:
         """Every row with an error, as the upload had it (its own headings, in its order), then
         `heattool_row`, `heattool_codes` and `heattool_messages`: fix the cells, drop those
-        three columns (or keep them: they are ignored) and upload the file again."""
+        three columns (or keep them: they are ignored) and upload the file again.
+
+        Those three of a rejects file imported again are replaced; a heading of the member's
+        own that is one of them keeps its cells, and these three are then `heattool_row_2` ...
+        (`findings_headings`)."""
         errors = self.errors.filter(pl.col("row").is_not_null())
         per_row = errors.group_by("row", maintain_order=True).agg(
             heattool_codes=pl.col("code").unique(maintain_order=True).str.join("; "),
@@ -140,13 +172,43 @@ class ValidationResult:
                     ignore_nulls=True,
                 )
             )
-        ours = {"heattool_row", "heattool_codes", "heattool_messages"}  # a rejects file again
+        ours, (row, codes, messages) = findings_headings(headings)
         return rejected.select(
             *(pl.col(f"__cell_{n}").alias(h) for n, h in enumerate(headings) if h not in ours),
-            pl.col("row").alias("heattool_row"),
-            "heattool_codes",
-            "heattool_messages",
+            pl.col("row").alias(row),
+            pl.col("heattool_codes").alias(codes),
+            pl.col("heattool_messages").alias(messages),
         )
+
+
+FINDINGS_HEADINGS = ("heattool_row", "heattool_codes", "heattool_messages")
+
+
+def findings_headings(headings: Sequence[str]) -> tuple[set[str], tuple[str, ...]]:
+    """The findings columns of an earlier rejects file among an upload's headings, and the
+    headings of the findings columns of its rejects file.
+
+    An earlier rejects file's are all three, with one suffix (none, or `_2`, `_3` ...); any
+    other of these headings is the member's own column, whose cells a rejects file keeps. Its
+    own findings columns are the first three free of the member's headings (in any case).
+    """
+    given = set(headings)
+    suffixes = {h.removeprefix(FINDINGS_HEADINGS[0]) for h in headings}
+    ours = {
+        f"{name}{suffix}"
+        for suffix in suffixes
+        if re.fullmatch(r"(_[0-9]+)?", suffix)
+        and {f"{name}{suffix}" for name in FINDINGS_HEADINGS} <= given
+        for name in FINDINGS_HEADINGS
+    }
+    theirs = {h.casefold() for h in given - ours}
+    number = 1
+    while True:
+        suffix = f"_{number}" if number > 1 else ""
+        names = tuple(f"{name}{suffix}" for name in FINDINGS_HEADINGS)
+        if not theirs & set(names):
+            return ours, names
+        number += 1
 
 
 def validate_table(
@@ -170,7 +232,7 @@ def validate_table(
     from heattool.schemas.parse import Parser, clean_text, parser_for
 
     as_of = as_of or dt.date.today()
-    header = map_headers(raw.headers, kind, aliases)
+    header = map_headers(raw.headers, kind, aliases, raw.header_row)
     columns, _required = kind_columns(header.kind)
     model = MODELS[header.kind]
     schema = model.to_schema()
@@ -279,11 +341,15 @@ def _pandera_findings(
 
 def _with_fixes(found: pl.DataFrame, typed: pl.DataFrame) -> pl.DataFrame:
     """Add `fix`: the correction a finding's message can name (a postcode with an O for a 0
-    or an I for a 1, when exactly one swap makes it valid), else null."""
-    from heattool.schemas.postcode import suggest_postcodes
+    or an I for a 1, when exactly one swap makes it valid: where to swap what, never the
+    postcode), else null."""
+    from heattool.schemas.postcode import describe_swaps, suggest_postcodes
+
+    def swaps(postcodes: pl.Series) -> pl.Series:
+        return describe_swaps(postcodes, suggest_postcodes(postcodes))
 
     found = found.with_columns(pl.lit(None, dtype=pl.String).alias("fix"))
-    for code, suggest in {"invalid-postcode": suggest_postcodes}.items():
+    for code, suggest in {"invalid-postcode": swaps}.items():
         for name in found.filter(pl.col("code") == code)["field"].unique():
             rows = found.select((pl.col("code") == code) & (pl.col("field") == name)).to_series()
             cells = found.filter(rows).select(INDEX)
@@ -358,21 +424,28 @@ def _file_findings(raw: RawTable, header: HeaderMap) -> pl.DataFrame:
     rows: list[_FileFinding] = []
     if raw.encoding_note:
         rows.append((None, None, None, "encoding-guessed", raw.encoding_note))
+    # A heading that may not be quoted (`HeaderMap.quotable`) is named by its cell.
     for heading in header.unknown:
         letter = column_letter(raw.headers.index(heading) + raw.first_column)
         cell = f"{sheet}{letter}{raw.header_row}"
-        rows.append((cell, heading, None, "unknown-column", message("unknown-column", heading)))
+        if header.quotable(heading):
+            text = message("unknown-column", heading)
+            rows.append((cell, heading, None, "unknown-column", text))
+        else:
+            rows.append(
+                (cell, None, None, "unknown-column", unquoted_message("unknown-column", cell))
+            )
     for heading, name in header.lookalikes:
         letter = column_letter(raw.headers.index(heading) + raw.first_column)
         cell = f"{sheet}{letter}{raw.header_row}"
-        text = message(
-            "lookalike-column",
-            heading,
-            canonical=name,
-            suggested=suggested_heading(name),
-            quoted=json.dumps(heading, ensure_ascii=False),  # a TOML basic string
-        )
-        rows.append((cell, heading, name, "lookalike-column", text))
+        named = {"canonical": name, "suggested": suggested_heading(name)}
+        if header.quotable(heading):
+            quoted = json.dumps(heading, ensure_ascii=False)  # a TOML basic string
+            text = message("lookalike-column", heading, **named, quoted=quoted)
+            rows.append((cell, heading, name, "lookalike-column", text))
+        else:
+            text = unquoted_message("lookalike-column", cell, **named)
+            rows.append((cell, None, name, "lookalike-column", text))
     if header.heat_id_as_ref:
         heading = header.heat_id_as_ref
         letter = column_letter(header.positions["student_ref"] + raw.first_column)
