@@ -140,6 +140,7 @@ def test_purge_deletes_exactly_the_list_with_attachments_and_writes_a_receipt(in
     assert receipt["rows_deleted"] == {
         "attendance": 1,
         "track_batch_records": 0,
+        "match_decisions": 0,
         "students": 1,
         "ambassadors": 0,
     }

@@ -154,19 +154,17 @@ def match(
         )
         rows, review = _judge(listed, people, pairs, thresholds)
         matched = rows.filter(pl.col("match_status") == "matched")
-        with store.transaction(), store.registered("matched_people", matched.select("heat_id")):
-            store.audit(
-                "match",
-                member=code,
-                sha256=_sha256(path),
-                details={
-                    "file": Path(path).name,
-                    "rows": rows.height,
-                    **{s: int((rows["match_status"] == s).sum()) for s in STATUSES},
-                },
-                heat_ids_sql="SELECT DISTINCT heat_id::UUID AS heat_id, 'matched' AS change "
-                "FROM matched_people",
-            )
+        matching.audit_match(
+            store,
+            code,
+            _sha256(path),
+            {
+                "file": Path(path).name,
+                "rows": rows.height,
+                **{s: int((rows["match_status"] == s).sum()) for s in STATUSES},
+            },
+            matched["heat_id"],
+        )
         result = Matched(
             Path(path),
             code,

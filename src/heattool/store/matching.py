@@ -605,3 +605,18 @@ def record_decisions(
             {"member": member, "now": utc_now(), "event": event_id},
         )
     return {**counts, "changed": changed, "event_id": event_id}
+
+
+def audit_match(
+    store: Store, member: str, sha256: str | None, details: dict[str, Any], heat_ids: pl.Series
+) -> int:
+    """The audit event of a list matched: its counts, and the heat_ids it matched."""
+    frame = pl.DataFrame({"heat_id": heat_ids.drop_nulls().unique().sort()})
+    with store.transaction(), store.registered("matched_people", frame):
+        return store.audit(
+            "match",
+            member=member,
+            sha256=sha256,
+            details=details,
+            heat_ids_sql="SELECT heat_id::UUID AS heat_id, 'matched' AS change FROM matched_people",
+        )
