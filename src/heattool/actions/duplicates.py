@@ -166,6 +166,6 @@ def clusters(
         .sort(pl.col("status") != "matched", "_first", "cluster", "kind", "ref")
     )
     number = rows.select(pl.col("cluster").rle_id() + 1).to_series()
-    return rows.with_columns(number.alias("cluster")).select(
+    return rows.with_columns(number.alias("cluster"), pl.col("match_probability").round(6)).select(
         *CLUSTER_COLUMNS, *matching.STORED_COLUMNS
     )
