@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def duplicates(
         assert code is not None
         people = matching.people_to_match(store, code)
         pairs = matching.score_within(store, people, names, thresholds.review_at)
-        rows = clusters(store, people, pairs, thresholds)
+        rows = clusters(store, people, pairs, thresholds, names)
         with store.transaction():
             store.audit(
                 "duplicates",
@@ -97,7 +98,11 @@ CLUSTER_COLUMNS = ("cluster", "status", "size", "match_probability", "agreed")
 
 
 def clusters(
-    store: Store | None, people: pl.DataFrame, pairs: pl.DataFrame, thresholds: Matching
+    store: Store | None,
+    people: pl.DataFrame,
+    pairs: pl.DataFrame,
+    thresholds: Matching,
+    nicknames: Sequence[tuple[str, str]],
 ) -> pl.DataFrame:
     """One row per clustered person: cluster (numbered from 1, matched first, in order of
     their first ref), status, size, the best match_probability to another member of the
@@ -109,8 +114,9 @@ def clusters(
         found.rename({"uid": "uid_r", "cluster": "cluster_r"}), on="uid_r", how="left"
     )  # fmt: skip
     inside = pl.col("cluster_l") == pl.col("cluster_r")
-    # A matched cluster that holds a pair the twin guard stops goes to review, whole.
-    doubtful = placed.filter(pl.col("guarded") & inside)["cluster_l"].unique()
+    # A matched cluster that holds a pair the twin guard stops goes to review, whole: the pair
+    # need not have been scored (twins are linked through a third record as well).
+    doubtful = matching.guarded_within(store, people, nicknames, found)["cluster"].unique()
     # Any other doubtful pair is a cluster of two, for review.
     loose = placed.filter(
         ((pl.col("match_probability") < thresholds.match_at) | pl.col("guarded"))

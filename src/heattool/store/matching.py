@@ -620,3 +620,33 @@ def audit_match(
             details=details,
             heat_ids_sql="SELECT heat_id::UUID AS heat_id, 'matched' AS change FROM matched_people",
         )
+
+
+GUARD_COLUMNS = ("fn", "sn", "sn_parts", "fn_groups", "dob", "pc")
+
+
+def guarded_within(
+    store: Store | None,
+    people: pl.DataFrame,
+    nicknames: Sequence[tuple[str, str]],
+    members: pl.DataFrame,
+) -> pl.DataFrame:
+    """Every pair of people in one cluster (`members`: uid, cluster) that the twin guard stops,
+    scored or not (a pair of twins may be linked through a third record): uid_l, uid_r, cluster.
+    """
+    if members.is_empty():
+        return pl.DataFrame(schema={"uid_l": pl.Int64, "uid_r": pl.Int64, "cluster": pl.Int64})
+    clustered = people.join(members.select("uid"), on="uid", how="semi")
+    sides = ", ".join(f'l.{c} AS "{c}_l", r.{c} AS "{c}_r"' for c in GUARD_COLUMNS)
+    with engine(store) as con:
+        _prepare(con, {"people": clustered}, nicknames)
+        _load(con, "members", members.select("uid", "cluster"))
+        return con.sql(
+            f"""SELECT uid_l, uid_r, cluster FROM (
+                    SELECT l.uid AS uid_l, r.uid AS uid_r, ml.cluster, {sides}
+                    FROM members AS ml JOIN members AS mr
+                        ON mr.cluster = ml.cluster AND ml.uid < mr.uid
+                    JOIN people AS l ON l.uid = ml.uid JOIN people AS r ON r.uid = mr.uid
+                ) WHERE {TWIN_GUARD_SQL}
+                ORDER BY uid_l, uid_r"""
+        ).pl()
