@@ -318,14 +318,16 @@ def _quiet() -> Iterator[None]:
 
 
 # The twin guard: born the same day, surnames that agree, the same postcode (or one missing),
-# and forenames that are not the same name (not equal, not nicknames of each other, not
-# swapped with the surname). Such a pair may be twins: never matched automatically.
+# and forenames that are not the same name (not equal, not one a nickname of the other, not
+# swapped with the surname). Such a pair may be twins: never matched automatically. Two
+# nicknames of one name (Bill and Liam, both William's) are different names here.
 TWIN_GUARD_SQL = """(
     "dob_l" = "dob_r"
     AND ("sn_l" = "sn_r" OR list_has_any("sn_parts_l", "sn_parts_r")
          OR damerau_levenshtein("sn_l", "sn_r") <= 1)
     AND ("pc_l" = "pc_r" OR "pc_l" IS NULL OR "pc_r" IS NULL)
-    AND "fn_l" <> "fn_r" AND NOT list_has_any("fn_groups_l", "fn_groups_r")
+    AND "fn_l" <> "fn_r"
+    AND NOT (list_contains("fn_groups_l", "fn_r") OR list_contains("fn_groups_r", "fn_l"))
     AND NOT coalesce("fn_l" = "sn_r" AND "sn_l" = "fn_r", false)
 )"""
 
