@@ -142,6 +142,7 @@ def test_purge_deletes_exactly_the_list_with_attachments_and_writes_a_receipt(in
         "track_batch_records": 0,
         "outcomes_hesa": 0,
         "outcomes_npd": 0,
+        "match_decisions": 0,
         "students": 1,
         "ambassadors": 0,
     }

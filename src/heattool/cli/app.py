@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from heattool import __version__
 from heattool.cli import commands
@@ -124,6 +125,34 @@ outcomes_app = typer.Typer(
 )
 outcomes_app.command("import")(commands.outcomes_import)
 app.add_typer(outcomes_app, name="outcomes")
+
+
+class _ListByDefault(TyperGroup):
+    """`heattool match FILE` is `heattool match list FILE`: a first word that is not a
+    sub-command is the list."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+match_app = typer.Typer(
+    cls=_ListByDefault,
+    help="""Match a list of people to the member's stored people; store decisions on pairs.
+
+    Examples:
+
+        heattool match event.csv --member KENT --out matched.csv --review-out review.csv
+
+        heattool match decide review.csv --member KENT
+    """,
+    no_args_is_help=True,
+)
+match_app.command("list")(commands.match_list)
+match_app.command("decide")(commands.match_decide)
+app.add_typer(match_app, name="match")
+app.command("duplicates")(commands.duplicates)
 
 
 def main() -> None:

@@ -983,3 +983,139 @@ def outcomes_import(
         render.render_outcomes_import(render.stdout(), report)
     if report.rejected or report.bad_files:
         raise typer.Exit(int(ExitCode.INVALID_DATA))
+
+
+# -- matching people ----------------------------------------------------------------------------
+
+
+NicknamesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--nicknames",
+        help="A CSV of name,also pairs (William,Bill) to use instead of the shipped table.",
+    ),
+]
+
+
+@handles_errors
+def match_list(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="The list: CSV or Excel.")],
+    member: MemberOption,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The list as uploaded with the match columns, here."),
+    ] = None,
+    review_out: Annotated[
+        Path | None,
+        typer.Option("--review-out", help="The pairs to decide, side by side, here."),
+    ] = None,
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    nicknames: NicknamesOption = None,
+    output_format: FormatOption = OutputFormat.text,
+    sheet: SheetOption = None,
+    header_row: HeaderRowOption = None,
+    encoding: EncodingOption = None,
+    aliases: AliasesOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Match a list of people (names, date of birth, postcode, school; no refs) to the
+    member's stored students and ambassadors.
+
+    Each row gets heat_id, kind, ref, match_probability, match_status (matched, review or
+    new) and the fields that agreed; the policy's [matching] table sets the thresholds. Twins
+    (born the same day, same surname and postcode, another forename) are never matched
+    automatically. `heattool match FILE` is short for `heattool match list FILE`.
+
+    Examples:
+
+        heattool match event.csv --member KENT --out event-matched.csv --review-out review.csv
+
+        heattool match decide review.csv --member KENT
+    """
+    from heattool.actions.match import match
+    from heattool.rules.policy import load_policy
+
+    thresholds = load_policy(policy).matching
+    with render.working("matching ..."):
+        done = match(
+            path,
+            db=db,
+            key=store_key(ctx),
+            member=member,
+            thresholds=thresholds,
+            out=out,
+            review_out=review_out,
+            nicknames=nicknames,
+            sheet=sheet,
+            encoding=encoding,
+            header_row=header_row,
+            aliases=aliases,
+            as_of=as_of,
+        )
+    if output_format is OutputFormat.json:
+        render.emit_json(done.document())
+    else:
+        render.render_matched(render.stdout(), done)
+
+
+@handles_errors
+def match_decide(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(metavar="REVIEW_FILE", help="A review file with decisions filled in.")
+    ],
+    member: MemberOption,
+    db: DbOption = None,
+    sheet: SheetOption = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Store the decisions of a review file (same or different) for every later match.
+
+    A pair decided different is never matched again; one decided same always is. Blank
+    decisions are left for later.
+
+    Examples:
+
+        heattool match decide review.csv --member KENT
+    """
+    from heattool.actions.match import decide
+
+    done = decide(path, db=db, key=store_key(ctx), member=member, sheet=sheet, encoding=encoding)
+    render.render_decided(render.stdout(), done)
+
+
+@handles_errors
+def duplicates(
+    ctx: typer.Context,
+    member: MemberOption,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Every clustered person, here (owner-only)."),
+    ] = None,
+    db: DbOption = None,
+    policy: PolicyOption = None,
+    nicknames: NicknamesOption = None,
+    output_format: FormatOption = OutputFormat.text,
+) -> None:
+    """Clusters of probable duplicates among the member's stored people, with probabilities
+    and refs.
+
+    A cluster is matched when its people are linked at the policy's match_at and no pair in it
+    could be twins; other probable pairs (from review_at) are listed for review.
+
+    Examples:
+
+        heattool duplicates --member KENT --out duplicates.xlsx
+    """
+    from heattool.actions.duplicates import duplicates as run
+    from heattool.rules.policy import load_policy
+
+    thresholds = load_policy(policy).matching
+    with render.working("looking for duplicates ..."):
+        done = run(db, store_key(ctx), member, thresholds=thresholds, out=out, nicknames=nicknames)
+    if output_format is OutputFormat.json:
+        render.emit_json(done.document())
+    else:
+        render.render_duplicates(render.stdout(), done)

@@ -990,3 +990,59 @@ def demo_narrator(console: Console) -> Callable[[str, str], None]:
             say(console, text)
 
     return narrate
+
+
+# -- matching ---------------------------------------------------------------------------------
+
+
+def render_matched(console: Console, done: Any) -> None:
+    """`heattool match`: the counts by status and where the files went."""
+    counts = ", ".join(f"{done.count(s)} {s}" for s in ("matched", "review", "new"))
+    say(
+        console,
+        f"{done.path}: {plural(done.rows.height, 'row')} matched against "
+        f"{_people(done.stored)} of member {done.member}: {counts}",
+    )
+    if done.unreadable:
+        say(console, f"  {plural(done.unreadable, 'row')} with a cell that could not be read, "
+                     "matched on the rest (heattool validate lists them)")  # fmt: skip
+    say(
+        console, f"  matched at {done.thresholds.match_at}, review from {done.thresholds.review_at}"
+    )
+    if done.out is not None:
+        say(console, f"  written to {done.out}")
+    if done.review_out is not None:
+        then = f"heattool match decide {done.review_out} --member {done.member}"
+        say(console, f"  {plural(done.review.height, 'pair')} to decide in {done.review_out} "
+                     f"(then {then})")  # fmt: skip
+    elif done.count("review"):
+        say(console, "  --review-out FILE writes the pairs to decide")
+
+
+def _people(n: int) -> str:
+    return f"{n} stored {'person' if n == 1 else 'people'}"
+
+
+def render_decided(console: Console, done: Any) -> None:
+    say(
+        console,
+        f"{plural(done.same + done.different, 'decision')} stored for member {done.member} "
+        f"({done.same} same, {done.different} different; {done.changed} changed); "
+        f"{plural(done.undecided, 'row')} left undecided (audit event {done.event_id})",
+    )
+
+
+def render_duplicates(console: Console, done: Any) -> None:
+    say(
+        console,
+        f"{_people(done.people)} of member {done.member}: "
+        f"{plural(done.count('matched'), 'cluster')} of probable duplicates, "
+        f"{done.count('review')} to review",
+    )
+    shown = done.rows.select("cluster", "status", "match_probability", "kind", "ref", "agreed")
+    if shown.height:
+        render_frame(console, shown.head(40), empty="")
+        if shown.height > 40:
+            say(console, f"... and {shown.height - 40} more rows (--out FILE writes them all)")
+    if done.out is not None:
+        say(console, f"written to {done.out}")

@@ -26,6 +26,7 @@ from typing import Any
 from heattool.errors import BadPolicy
 from heattool.rules._toml import check_keys, describe, read_toml
 from heattool.rules.calendar import AnnualDate, Period
+from heattool.rules.matching import Matching, parse_matching
 from heattool.rules.track import TrackTarget, parse_tracks
 
 POLICY_ENV = "HEATTOOL_POLICY"
@@ -276,6 +277,7 @@ class Policy:
     version: str = ""
     description: str = ""
     tracks: dict[str, TrackTarget] = field(default_factory=dict)  # [track.<target>] tables
+    matching: Matching = field(default_factory=Matching)  # [matching]: what a probability means
 
     def fields(self) -> dict[str, str | None]:
         """Every column the policy reads, with the type it asks of it (None: any)."""
@@ -306,7 +308,7 @@ def policy_from_text(text: str, source: str = "policy.toml") -> Policy:
 
 def parse_policy(data: dict[str, Any], source: str) -> Policy:
     """Check a parsed policy document and build the Policy; BadPolicy names file, rule, reason."""
-    check_keys(source, data, ["policy", "rule"], ["settings", "track"])
+    check_keys(source, data, ["policy", "rule"], ["settings", "track", "matching"])
     meta = check_keys(f"{source}: [policy]", data["policy"], ["name"], ["version", "description"])
     for key in ("name", "description"):
         if key in meta and not isinstance(meta[key], str):
@@ -334,6 +336,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         str(version),
         meta.get("description", ""),
         tracks,
+        parse_matching(source, data.get("matching", {})),
     )
     _check_field_types(policy)
     return policy

@@ -32,6 +32,12 @@ PERSONAL_TABLES: dict[str, str] = {
     "track_batch_records": "heat_id IN (SELECT heat_id::UUID FROM people)",
     "outcomes_hesa": "heat_id IN (SELECT heat_id::UUID FROM people)",
     "outcomes_npd": "heat_id IN (SELECT heat_id::UUID FROM people)",
+    # A decision names the person, and for one between two stored people (its record_key a
+    # heat_id) the other person too: it goes with either.
+    "match_decisions": (
+        "heat_id IN (SELECT heat_id::UUID FROM people) "
+        "OR record_key IN (SELECT heat_id FROM people)"
+    ),
     "students": "heat_id IN (SELECT heat_id::UUID FROM people)",
     "ambassadors": "heat_id IN (SELECT heat_id::UUID FROM people)",
 }

@@ -29,6 +29,7 @@ _EXPRESSIONS: dict[str, dict[str, str]] = {
     },
     "ambassadors": {
         "sex": "NULL::VARCHAR",
+        "school": "NULL::VARCHAR",
         # An ambassador has no register: their last activity is the last upload that listed them
         # (changed or not), as the importer keeps it; never listed by one, they count from when
         # they were first loaded.
