@@ -4,7 +4,8 @@ A policy is a `[policy]` table (name, version), optional `[settings]` (when expi
 ready for deletion and when they must be gone) and a list of `[[rule]]` tables. Each rule names the
 record kinds it covers, an optional condition, a period, the anchor date it counts from and an
 action. For each record the first rule whose kind and condition match decides. Optional
-`[track.<target>]` tables say who may be sent for linkage (see `track.py`). README.md
+`[track.<target>]` tables say who may be sent for linkage (see `track.py`), and an optional
+`[outcomes]` table how outcome reports band and group people (see `outcomes.py`). README.md
 ("Rules and retention policies") documents the language; `heat.toml` is the default.
 
 Every policy the language accepts keeps the rule that a record is never overdue for a time the
@@ -26,6 +27,7 @@ from typing import Any
 from heattool.errors import BadPolicy
 from heattool.rules._toml import check_keys, describe, read_toml
 from heattool.rules.calendar import AnnualDate, Period
+from heattool.rules.outcomes import OutcomeSettings, parse_outcomes
 from heattool.rules.track import TrackTarget, parse_tracks
 
 POLICY_ENV = "HEATTOOL_POLICY"
@@ -276,6 +278,7 @@ class Policy:
     version: str = ""
     description: str = ""
     tracks: dict[str, TrackTarget] = field(default_factory=dict)  # [track.<target>] tables
+    outcomes: OutcomeSettings = field(default_factory=OutcomeSettings)  # [outcomes]
 
     def fields(self) -> dict[str, str | None]:
         """Every column the policy reads, with the type it asks of it (None: any)."""
@@ -306,7 +309,7 @@ def policy_from_text(text: str, source: str = "policy.toml") -> Policy:
 
 def parse_policy(data: dict[str, Any], source: str) -> Policy:
     """Check a parsed policy document and build the Policy; BadPolicy names file, rule, reason."""
-    check_keys(source, data, ["policy", "rule"], ["settings", "track"])
+    check_keys(source, data, ["policy", "rule"], ["settings", "track", "outcomes"])
     meta = check_keys(f"{source}: [policy]", data["policy"], ["name"], ["version", "description"])
     for key in ("name", "description"):
         if key in meta and not isinstance(meta[key], str):
@@ -334,6 +337,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         str(version),
         meta.get("description", ""),
         tracks,
+        parse_outcomes(source, data.get("outcomes", {})),
     )
     _check_field_types(policy)
     return policy

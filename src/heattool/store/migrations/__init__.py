@@ -38,6 +38,9 @@ def _fill_school_nation(store: Store) -> None:
 # (a rule is never copied into SQL), run right after that migration's SQL. Such a step reads
 # and writes only columns that later migrations keep.
 _THEN: dict[int, Callable[[Store], None]] = {7: _fill_school_nation}
+# A version another branch takes, so that its number is not reused here: until that branch is
+# merged this heattool skips it (0009: the matching branch's; remove from here once merged).
+_TAKEN_ELSEWHERE = frozenset({9})
 
 
 @cache
@@ -56,7 +59,11 @@ def migrations() -> tuple[Migration, ...]:
                 )
             )
     found.sort(key=lambda m: m.version)
-    if [m.version for m in found] != list(range(1, len(found) + 1)):
+    versions = [m.version for m in found]
+    expected = [
+        v for v in range(1, max(versions) + 1) if v in versions or v not in _TAKEN_ELSEWHERE
+    ]
+    if versions != expected:
         raise RuntimeError("store migrations must be numbered 0001, 0002, ... without gaps")
     return tuple(found)
 
