@@ -34,6 +34,16 @@ MEASURES: dict[str, dict[str, str]] = {
         "attainment8": MEAN,
     },
 }
+# Who each measure's denominator counts, of the students with a return row of the target.
+DENOMINATORS = {
+    "entered_he": "students with a HESA return row",
+    "continued": "entrants (entered_he yes) whose continuation is known",
+    "high_tariff": "entrants whose provider's tariff group is known",
+    "english_maths_4": "students with an NPD return row giving english_maths_4",
+    "english_maths_5": "students with an NPD return row giving english_maths_5",
+    "level3": "students with an NPD return row giving level3",
+    "attainment8": "students with an NPD return row giving an attainment8 score",
+}
 # The students' yes/no contextual flags (the upload's), and the NPD return's own.
 STUDENT_FLAGS = (
     "care_leaver",
