@@ -130,7 +130,22 @@ def srv_heat(folder: Path) -> None:
     )
 
 
+def cohort_return(folder: Path) -> None:
+    """hesa-return-cccu.csv: what HESA sends back for hesa-2026-cccu.csv, the request the block
+    before made for the examples' outreach cohort (examples/returns/make_returns.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_returns", ROOT / "examples" / "returns" / "make_returns.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.hesa(folder / "hesa-2026-cccu.csv", folder / "hesa-return-cccu.csv")
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {
+    "cohort-return": cohort_return,
     "bad-period-policy": bad_period_policy,
     "bad-window-policy": bad_window_policy,
     "bad-nation-policy": bad_nation_policy,
