@@ -38,10 +38,23 @@ BANDS = {
     "≥8": (14, ["C01", "C03"], 0.70),
 }
 COMPARISON = (80, 0.40)
-FORENAMES = "Ava Ben Chloe Dan Ella Finn Grace Harry Isla Jack Kai Lola Max Nia Owen Priya".split()
-SURNAMES = (
-    "Ahmed Brown Clarke Evans Green Hall Jones Khan Lewis Patel Price Shaw Smith Ward".split()
-)
+FORENAMES = "Ava Ben Chloe Dan Ella Finn Grace Harry Isla Jack Kai Lola Max Nia Owen Priya".split()  # noqa: SIM905
+SURNAMES = [
+    "Ahmed",
+    "Brown",
+    "Clarke",
+    "Evans",
+    "Green",
+    "Hall",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Patel",
+    "Price",
+    "Shaw",
+    "Smith",
+    "Ward",
+]
 POSTCODES = ["CT1 2EH", "ME4 4AA", "TN23 1AA", "CT2 7NZ", "ME7 4AG", "CT1 1QU"]
 SEXES = ["10"] * 12 + ["11"] * 11 + ["12"]
 ETHNICITIES = ["160"] * 14 + ["104", "120", "141", "100", "180", "999"]

@@ -221,7 +221,7 @@ def _hesa_return(request: str, out: str) -> str:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.HERE = Path("uploads/returns").resolve()  # the copies the demo imported
+    module.HERE = Path("uploads/returns").resolve()  # type: ignore[attr-defined] # the copies imported
     module.hesa(Path(request), Path(out))
     make_private(Path(out))  # outcomes are personal data, as every file heattool writes
     return out
@@ -291,6 +291,7 @@ def run_demo(folder: Path, run: Callable[[list[str]], int], narrate: Narrate) ->
         "end",
         f"Everything the demo made is in {folder}: the store ({DB}), the uploads, and in out/ "
         "the errors, rejects, deletion-ready list, track requests with their manifests, the "
-        "subject access package, the HESA return and the outcome table with its manifest. Explore it, or query the store with any DuckDB client.",
+        "subject access package, the HESA return and the outcome table with its manifest."
+        " Explore it, or query the store with any DuckDB client.",
     )
     return done
