@@ -157,8 +157,23 @@ def hesa_returns(folder: Path) -> None:
     (folder / "hesa-return-2027.csv").write_text(heading + "\n".join(later) + "\n", "utf-8")
 
 
+def cohort_return(folder: Path) -> None:
+    """hesa-return-cccu.csv: what HESA sends back for hesa-2026-cccu.csv, the request the block
+    before made for the examples' outreach cohort (examples/returns/make_returns.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_returns", ROOT / "examples" / "returns" / "make_returns.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.hesa(folder / "hesa-2026-cccu.csv", folder / "hesa-return-cccu.csv")
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {
     "hesa-returns": hesa_returns,
+    "cohort-return": cohort_return,
     "bad-period-policy": bad_period_policy,
     "bad-window-policy": bad_window_policy,
     "bad-nation-policy": bad_nation_policy,

@@ -34,7 +34,9 @@ def test_the_examples_come_from_the_clone():
 def test_prepare_copies_every_upload_into_a_marked_folder(tmp_path):
     folder = tmp_path / "demo"
     prepare(folder)
-    assert sorted(p.name for p in (folder / "uploads").iterdir()) == SHIPPED
+    assert sorted(p.name for p in (folder / "uploads").iterdir() if p.is_file()) == SHIPPED
+    cohort = sorted(p.name for p in (EXAMPLES / "returns").glob("cohort_*.csv"))
+    assert sorted(p.name for p in (folder / "uploads" / "returns").iterdir()) == cohort
     for name in SHIPPED:
         assert (folder / "uploads" / name).read_bytes() == (EXAMPLES / name).read_bytes()
     assert (folder / MARKER).exists()

@@ -15,7 +15,7 @@ def test_demo_walks_the_whole_job_in_a_fresh_folder(invoke, tmp_path):
     result = invoke("demo", "--dir", folder)
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    assert out.count("$ heattool ") == len(steps()) == 11
+    assert out.count("$ heattool ") == len(steps()) == 15
     # the messy upload's errors, then its rejects
     assert "uploads/messy_students.csv: students, 11 rows, 3 valid, 8 invalid: invalid" in out
     assert "11 rows: 3 inserted, 0 updated, 0 unchanged, 8 rejected" in out
@@ -30,6 +30,12 @@ def test_demo_walks_the_whole_job_in_a_fresh_folder(invoke, tmp_path):
     # the subject access package
     package = json.loads((folder / "out" / "subject-access.json").read_text("utf-8"))
     assert package["record"]["student_ref"] == "S0001"
+    # the cohort's HESA return comes back, and one outcome table with its suppression
+    assert "out/hesa-return-cccu.csv (hesa return): 340 rows: 340 inserted" in out
+    assert "  ≥8          15         15           ..     ..              primary" in out
+    assert "suppressed: 2 cells, 1 primary" in out
+    report = json.loads((folder / "out" / "entered-he-by-hours.csv.manifest.json").read_text())
+    assert [c["suppression"] for c in report["suppressed"]] == ["secondary", "primary"]
     for made in [folder / "heattool.duckdb", *(folder / "out").iterdir()]:
         assert stat.S_IMODE(os.stat(made).st_mode) == 0o600, made
 

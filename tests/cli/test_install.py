@@ -142,6 +142,7 @@ def test_the_installed_demo_runs_the_whole_job(installed, elsewhere):
     for output in outputs:
         assert (folder / output).is_file(), output
     assert (folder / "heattool.duckdb").is_file()
-    assert sorted(p.name for p in (folder / "uploads").iterdir()) == sorted(
+    assert sorted(p.name for p in (folder / "uploads").iterdir() if p.is_file()) == sorted(
         p.name for p in (ROOT / "examples").iterdir() if p.suffix in {".csv", ".xlsx"}
     )
+    assert (folder / "uploads" / "returns" / "cohort_students.csv").is_file()  # the cohort's

@@ -10,12 +10,15 @@ from importlib import resources
 from pathlib import Path
 
 from heattool.errors import UnreadableInput
+from heattool.io.files import make_private
 
 MEMBER = "KENT"
 AS_OF = "2026-11-24"  # a fixed day, so the demo shows the same thing on every machine
 MARKER = ".heattool-demo"  # a folder holding this was made by the demo and may be rebuilt
 DB = "heattool.duckdb"
 KINDS = ("activities", "students", "attendance", "ambassadors")
+COHORT = "CCCU"  # the member of the outreach cohort whose HESA return comes back
+COHORT_KINDS = ("activities", "students", "attendance")
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,83 @@ def steps() -> list[Step]:
                 *store,
             ],
         ),
+        Step(
+            "Another member's outreach cohort: 260 participants and 80 of a comparison group "
+            "who took no part (evaluation_group).",
+            [
+                "import",
+                *(f"uploads/returns/cohort_{k}.csv" for k in COHORT_KINDS),
+                "--member",
+                COHORT,
+                *store,
+            ],
+        ),
+        Step(
+            "Their HESA track request...",
+            [
+                "track-request",
+                "--target",
+                "hesa",
+                "--year",
+                "2026",
+                "--member",
+                COHORT,
+                "--out",
+                "out/hesa-2026-cccu.csv",
+                *store,
+            ],
+        ),
+        Step(
+            "...and the return HESA sends back (made for the demo by "
+            "examples/returns/make_returns.py), loaded by heat_id.",
+            lambda: [
+                "outcomes",
+                "import",
+                _hesa_return("out/hesa-2026-cccu.csv", "out/hesa-return-cccu.csv"),
+                "--target",
+                "hesa",
+                "--member",
+                COHORT,
+                *store,
+            ],
+        ),
+        Step(
+            "Entry to HE by contact hours, safe to publish: the 15 students at 8 hours or more "
+            "are hidden, and the next smallest band too.",
+            [
+                "outcomes",
+                "report",
+                "--target",
+                "hesa",
+                "--measure",
+                "entered_he",
+                "--by",
+                "hours_band",
+                "--member",
+                COHORT,
+                "--as-of",
+                AS_OF,
+                "--out",
+                "out/entered-he-by-hours.csv",
+                *store,
+            ],
+        ),
     ]
+
+
+def _hesa_return(request: str, out: str) -> str:
+    """Play HESA: write the return for a request with the examples' script; its path."""
+    import importlib.util
+
+    script = examples_folder() / "returns" / "make_returns.py"
+    spec = importlib.util.spec_from_file_location("make_returns", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.HERE = Path("uploads/returns").resolve()  # type: ignore[attr-defined] # the copies imported
+    module.hesa(Path(request), Path(out))
+    make_private(Path(out))  # outcomes are personal data, as every file heattool writes
+    return out
 
 
 def _heat_id_of(forename: str, surname: str, dob: str) -> str:
@@ -178,6 +257,9 @@ def prepare(folder: Path) -> None:
     for example in sorted(examples_folder().iterdir()):
         if example.suffix in {".csv", ".xlsx"}:
             shutil.copy2(example, folder / "uploads" / example.name)
+    (folder / "uploads" / "returns").mkdir()
+    for example in sorted((examples_folder() / "returns").glob("cohort_*.csv")):
+        shutil.copy2(example, folder / "uploads" / "returns" / example.name)
 
 
 # What the demo says as it goes, for the CLI to render: (event, text).
@@ -208,7 +290,8 @@ def run_demo(folder: Path, run: Callable[[list[str]], int], narrate: Narrate) ->
     narrate(
         "end",
         f"Everything the demo made is in {folder}: the store ({DB}), the uploads, and in out/ "
-        "the errors, rejects, deletion-ready list, track request with its manifest and the "
-        "subject access package. Explore it, or query the store with any DuckDB client.",
+        "the errors, rejects, deletion-ready list, track requests with their manifests, the "
+        "subject access package, the HESA return and the outcome table with its manifest."
+        " Explore it, or query the store with any DuckDB client.",
     )
     return done

@@ -1,4 +1,8 @@
-"""`heattool outcomes import`: load track returns (HESA, NPD) into the store, atomically.
+"""`heattool outcomes import` and `outcomes report`: track returns in, outcome tables out.
+
+`outcomes report` makes one measure's table by one or two dimensions, with its margins, from
+one SQL statement (store/outcome_reports.py), puts it through a disclosure rule
+(rules/disclosure.py) and writes it, with a manifest beside any file it writes.
 
 A return is read and validated as an upload is (the same readers, aliases, parsers and finding
 codes), against heattool's own return schema of its target. Its rows name people by heat_id:
@@ -10,6 +14,8 @@ one transaction, and a file whose headings have errors loads nothing of any.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +23,30 @@ from typing import Any
 
 import polars as pl
 
-from heattool.clock import file_stamp, utc_now
+from heattool import __version__
+from heattool.clock import file_stamp, utc_now, utc_text
 from heattool.errors import HeattoolError
 from heattool.io.files import rejects_path
 from heattool.io.readers import STDIN_NAME, upload_name
-from heattool.io.writers import check_output_path, write_frame
+from heattool.io.writers import (
+    DOCUMENT_SUFFIXES,
+    check_output_path,
+    write_frame,
+    write_json,
+    write_text,
+)
+from heattool.rules.disclosure import DEFAULT as DEFAULT_DISCLOSURE
+from heattool.rules.disclosure import DisclosureRule, apply, load_disclosure
+from heattool.rules.outcomes import COMPARISON_ATTENDED, DENOMINATORS, MEASURES
+from heattool.rules.outcomes import dimensions as report_dimensions
+from heattool.rules.policy import Policy, policy_sha256
 from heattool.schemas import RETURN_KINDS
 from heattool.schemas.validate import ValidationResult, validate_file
-from heattool.store import MEMORY, Store, outcomes
+from heattool.store import MEMORY, Store, outcome_reports, outcomes
 
 EVENT = "outcomes-import"  # the audit event of each return loaded
+MARGIN = "all"  # a margin's category in a report: the engine's null (the total) as shown
+REPORT_FORMATS = ("text", "csv", "xlsx", "json")
 
 
 @dataclass
@@ -284,3 +304,199 @@ def _default_rejects(
     """A return's rejects file beside the store, named after the target, member and time."""
     stem = "heattool" if store.path == MEMORY else Path(store.path).stem
     return store.folder / f"{stem}-rejects-{target}-{member or 'all'}-{file_stamp(now)}-{name}.csv"
+
+
+# -- outcomes report -------------------------------------------------------------------------
+
+
+@dataclass
+class OutcomeTable:
+    """One measure's table as it may be published under a disclosure rule, and what made it."""
+
+    target: str
+    measure: str
+    kind: str  # rate or mean
+    dimensions: list[str]
+    member: str | None
+    db: str
+    as_of: dt.date
+    created_at: dt.datetime
+    rule: DisclosureRule
+    policy: Policy
+    policy_sha256: str
+    table: pl.DataFrame  # rules/disclosure.apply's, margins null
+    people: int  # the students in the table: with a return row, none left out
+    left_out: dict[str, int]  # finding code -> students in no cell
+    batches: list[dict[str, Any]]  # the return batches the people's rows came from
+    out: Path | None = None
+    file_format: str = "text"
+    file_sha256: str | None = None
+
+    @property
+    def banner(self) -> str | None:
+        return self.rule.banner
+
+    @property
+    def denominator(self) -> str:
+        return DENOMINATORS[self.measure]
+
+    def suppressed(self) -> list[dict[str, Any]]:
+        """Every suppressed cell: its categories, code, primary or secondary, what it hides."""
+        hidden = self.table.filter(pl.col("suppression").is_not_null())
+        return [
+            {
+                "cell": {d: row[d] if row[d] is not None else MARGIN for d in self.dimensions},
+                "code": row["suppressed"],
+                "suppression": row["suppression"],
+                "hidden": row["hidden"],
+            }
+            for row in hidden.iter_rows(named=True)
+        ]
+
+    def frame(self) -> pl.DataFrame:
+        """The table for a file: margins as `all`, the hidden columns' names as text, and the
+        banner of an unpublishable rule on every row, under a heading that is the banner."""
+        frame = self.table.with_columns(
+            *(pl.col(d).fill_null(MARGIN) for d in self.dimensions),
+            pl.col("hidden").list.join(" "),
+        )
+        if self.banner:
+            frame = frame.select(pl.lit(self.banner).alias(self.banner), pl.all())
+        return frame
+
+    def manifest(self) -> dict[str, Any]:
+        document: dict[str, Any] = {}
+        if self.banner:
+            document["banner"] = self.banner
+        suppressed = self.suppressed()
+        document |= {
+            "report": "outcomes",
+            "target": self.target,
+            "measure": self.measure,
+            "kind": self.kind,
+            "denominator": self.denominator,
+            "dimensions": self.dimensions,
+            "member": self.member,
+            "store": self.db,
+            "as_of": self.as_of.isoformat(),
+            "created_at": utc_text(self.created_at),
+            "tool_version": __version__,
+            "file": self.out.name if self.out else None,
+            "format": self.file_format,
+            "sha256": self.file_sha256,
+            "return_batches": [
+                {**b, "imported_at": utc_text(b["imported_at"])} for b in self.batches
+            ],
+            "policy": {
+                "name": self.policy.name,
+                "version": self.policy.version,
+                "sha256": self.policy_sha256,
+            },
+            "disclosure": {
+                "name": self.rule.name,
+                "source": self.rule.source,
+                "sha256": self.rule.sha256,
+                "publishable": self.rule.publishable,
+            },
+            "people": self.people,
+            "left_out": self.left_out,
+            "cells": self.table.height,
+            "suppressed_cells": len(suppressed),
+            "suppressed": suppressed,
+        }
+        return document
+
+
+def report_outcomes(
+    store: Store,
+    policy: Policy,
+    *,
+    target: str,
+    measure: str,
+    dimensions: Sequence[str],
+    member: str | None = None,
+    disclosure: str | Path = DEFAULT_DISCLOSURE,
+    as_of: dt.date | None = None,
+    out: Path | None = None,
+    file_format: str = "text",
+) -> OutcomeTable:
+    """One measure's table by one or two dimensions, made safe by `disclosure`, and written to
+    `out` (csv, xlsx or json) with `out`.manifest.json beside it."""
+    dims = _check_report(target, measure, dimensions, out, file_format)
+    rule = load_disclosure(disclosure)
+    member = store.known_member(member)
+    settings = policy.outcomes
+    cells = outcome_reports.outcome_cells(store, settings, target, measure, dims, member)
+    who = outcome_reports.report_people(store, settings, target, member)
+    report = OutcomeTable(
+        target=target,
+        measure=measure,
+        kind=MEASURES[target][measure],
+        dimensions=dims,
+        member=member,
+        db=str(store.path),
+        as_of=as_of or dt.date.today(),
+        created_at=utc_now(),
+        rule=rule,
+        policy=policy,
+        policy_sha256=policy_sha256(policy),
+        table=apply(rule, cells, dims),
+        people=who["people"],
+        left_out={COMPARISON_ATTENDED: who[COMPARISON_ATTENDED]},
+        batches=who["batches"],
+        out=out,
+        file_format=file_format,
+    )
+    if out is not None:
+        write_frame(report.frame(), out, {"report": f"{target} {measure} by {', '.join(dims)}"})
+        report.file_sha256 = hashlib.sha256(out.read_bytes()).hexdigest()
+        manifest = report.manifest()
+        if report.banner:  # one line, so that every line of it says so
+            write_text(json.dumps(manifest, default=str) + "\n", manifest_path(out))
+        else:
+            write_json(manifest, manifest_path(out))
+    return report
+
+
+def manifest_path(out: Path) -> Path:
+    return Path(f"{out}.manifest.json")
+
+
+def _check_report(
+    target: str, measure: str, dimensions: Sequence[str], out: Path | None, file_format: str
+) -> list[str]:
+    if target not in MEASURES:
+        raise HeattoolError(f"--target must be one of {', '.join(MEASURES)}")
+    if measure not in MEASURES[target]:
+        raise HeattoolError(
+            f"--measure {measure}: not a {target} measure; give one of "
+            f"{', '.join(MEASURES[target])}"
+        )
+    dims = list(dimensions)
+    allowed = report_dimensions(target)
+    for dim in dims:
+        if dim not in allowed:
+            raise HeattoolError(
+                f"--by {dim}: not a dimension of a {target} report; give one of "
+                f"{', '.join(allowed)}"
+            )
+    if not 1 <= len(dims) <= 2 or len(set(dims)) != len(dims):
+        raise HeattoolError("--by: give one or two different dimensions, e.g. --by group")
+    if file_format not in REPORT_FORMATS:
+        raise HeattoolError(f"--format must be one of {', '.join(REPORT_FORMATS)}")
+    if out is None and file_format == "xlsx":
+        raise HeattoolError("--format xlsx writes a workbook: give --out FILE.xlsx")
+    if out is not None:
+        if file_format == "text":
+            raise HeattoolError("--out writes csv, xlsx or json: give --format or a .csv name")
+        check_output_path(out, (f".{file_format}",), f"for --format {file_format}")
+        check_output_path(manifest_path(out), DOCUMENT_SUFFIXES)
+    return dims
+
+
+def run_outcomes_report(
+    db: Path | str | None, key: str | None, policy: Policy, **options: Any
+) -> OutcomeTable:
+    """`heattool outcomes report`: open the store read-only, make the table, close the store."""
+    with Store.open_existing(db, key) as store:
+        return report_outcomes(store, policy, **options)

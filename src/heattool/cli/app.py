@@ -120,10 +120,13 @@ outcomes_app = typer.Typer(
         heattool outcomes import hesa-return-2026.csv --target hesa --member KENT
 
         heattool outcomes import npd-ks4.parquet --target npd --dry-run
+
+        heattool outcomes report --target hesa --measure entered_he --by group --by hours_band
     """,
     no_args_is_help=True,
 )
 outcomes_app.command("import")(commands.outcomes_import)
+outcomes_app.command("report")(commands.outcomes_report)
 app.add_typer(outcomes_app, name="outcomes")
 
 

@@ -33,6 +33,7 @@ from heattool.cli.options import (
     PolicyOption,
     QueryFormat,
     RefOption,
+    ReportFormat,
     RetentionFormat,
     ReturnTarget,
     SheetOption,
@@ -1119,3 +1120,98 @@ def duplicates(
         render.emit_json(done.document())
     else:
         render.render_duplicates(render.stdout(), done)
+
+
+@handles_errors
+def outcomes_report(
+    ctx: typer.Context,
+    target: Annotated[
+        ReturnTarget,
+        typer.Option("--target", "-t", help="The return's target: hesa or npd."),
+    ],
+    measure: Annotated[
+        str,
+        typer.Option(
+            "--measure",
+            help="hesa: entered_he, continued, high_tariff; npd: english_maths_4, "
+            "english_maths_5, level3, attainment8 (a mean).",
+        ),
+    ],
+    by: Annotated[
+        list[str],
+        typer.Option(
+            "--by",
+            help="A dimension, once or twice: group, activity_type, hours_band, engaged, "
+            "entry_year, sex, ethnicity_group, disability, nation, a yes/no flag "
+            "(care_leaver, young_carer, first_generation_he, ...; npd: fsm).",
+        ),
+    ],
+    member: MemberFilterOption = None,
+    disclosure: Annotated[
+        str,
+        typer.Option(
+            "--disclosure",
+            help="The disclosure rule: hesa (default), ofs, none (NOT FOR PUBLICATION), "
+            "or the path of your own rule file.",
+        ),
+    ] = "hesa",
+    output_format: Annotated[
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            help="text (a table to read), or csv, xlsx, json; default from the --out suffix.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write the table here (owner-only); FILE.manifest.json beside it."
+        ),
+    ] = None,
+    as_of: Annotated[
+        dt.date | None, as_of_option("The day the report is made as of; default today.")
+    ] = None,
+    db: DbOption = None,
+    policy: PolicyOption = None,
+) -> None:
+    """A table of one outcome by one or two dimensions with totals, safe to publish.
+
+    The people are the students with a return row of the target (of --member); each cell
+    gives the numerator, denominator, rate and 95% Wilson interval (a mean and its standard
+    error for attainment8), rounded and suppressed by the disclosure rule, with secondary
+    suppression so that no suppressed cell can be worked out. A comparison person with
+    attendance (comparison-attended) is in no cell and is counted apart.
+
+    Examples:
+
+        heattool outcomes report --target hesa --measure entered_he --by group --by hours_band
+
+        heattool outcomes report -t npd --measure attainment8 --by engaged --out ks4.xlsx
+
+        heattool outcomes report -t hesa --measure continued --by sex --disclosure none
+    """
+    from heattool.actions.outcomes import run_outcomes_report
+    from heattool.rules.policy import load_policy
+
+    file_format = (
+        output_format.value
+        if output_format is not None
+        else out.suffix.lower().lstrip(".")
+        if out is not None
+        else "text"
+    )
+    with render.working("making the outcome table ..."):
+        report = run_outcomes_report(
+            db,
+            store_key(ctx),
+            load_policy(policy),
+            target=target.value,
+            measure=measure,
+            dimensions=by,
+            member=member,
+            disclosure=disclosure,
+            as_of=as_of,
+            out=out,
+            file_format=file_format,
+        )
+    render.render_outcome_table(render.stdout(), report)

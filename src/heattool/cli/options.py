@@ -159,6 +159,15 @@ class ReturnTarget(StrEnum):
     npd = "npd"
 
 
+class ReportFormat(StrEnum):
+    """`outcomes report --format`: a table to read, or a file for the next step."""
+
+    text = "text"
+    csv = "csv"
+    xlsx = "xlsx"
+    json = "json"
+
+
 HeatIdArgument = Annotated[
     str | None,
     typer.Argument(help="The person's heat_id (see `subject find`); or give --member and --ref."),

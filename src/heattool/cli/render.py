@@ -32,7 +32,7 @@ from heattool.progress import Progress, nowhere
 if TYPE_CHECKING:
     from heattool.actions.config import Settings
     from heattool.actions.load import ImportReport
-    from heattool.actions.outcomes import OutcomesReport
+    from heattool.actions.outcomes import OutcomesReport, OutcomeTable
     from heattool.actions.purge import PurgeOutcome
     from heattool.actions.receipt import Reissued
     from heattool.actions.retention import Retention
@@ -1046,3 +1046,98 @@ def render_duplicates(console: Console, done: Any) -> None:
             say(console, f"... and {shown.height - 40} more rows (--out FILE writes them all)")
     if done.out is not None:
         say(console, f"written to {done.out}")
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def outcome_lines(report: OutcomeTable) -> list[str]:
+    """The outcome table as text a person can read: a heading, one line per cell (a hidden
+    value shown as its code), then what was suppressed and who was left out."""
+    dims = report.dimensions
+    kind = report.kind
+    who = f"member {report.member}" if report.member else "every member"
+    lines = [
+        f"{report.target} {report.measure} by {' and '.join(dims)}, {who}, as of "
+        f"{report.as_of}: {report.people} students; denominator: {report.denominator}",
+        f"disclosure {report.rule.name}: {report.rule.description}",
+    ]
+    values = (
+        ["n", "mean", "standard error"]
+        if kind == "mean"
+        else ["numerator", "denominator", "rate", "95% interval"]
+    )
+    rows = [[*dims, *values, ""]]
+    for cell in report.table.iter_rows(named=True):
+        hidden = set(cell["hidden"])
+        code = cell["suppressed"] or ""
+
+        def shown(column: str, text: str, hidden: set[str] = hidden, code: str = code) -> str:
+            return code if column in hidden else text
+
+        if kind == "mean":
+            shown_values = [
+                shown("n", str(cell["n"])),
+                shown("mean", "" if cell["mean"] is None else f"{cell['mean']:.1f}"),
+                shown("mean", "" if cell["mean_se"] is None else f"{cell['mean_se']:.2f}"),
+            ]
+        else:
+            interval = (
+                ""
+                if cell["rate_low"] is None
+                else f"{_percent(cell['rate_low'])} to {_percent(cell['rate_high'])}"
+            )
+            shown_values = [
+                shown("numerator", str(cell["numerator"])),
+                shown("denominator", str(cell["denominator"])),
+                shown("rate", _percent(cell["rate"])),
+                shown("rate", interval),
+            ]
+        names = [cell[d] if cell[d] is not None else "all" for d in dims]
+        rows.append([*names, *shown_values, cell["suppression"] or ""])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        lines.append(
+            "  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+        )
+    suppressed = report.suppressed()
+    primary = sum(1 for c in suppressed if c["suppression"] == "primary")
+    if suppressed:
+        lines.append(
+            f"suppressed: {len(suppressed)} cells, {primary} primary (the rule's tests) and "
+            f"{len(suppressed) - primary} secondary (else they could be worked out from the "
+            "totals)"
+        )
+    else:
+        lines.append("suppressed: none")
+    for code, n in report.left_out.items():
+        if n:
+            lines.append(
+                f"left out: {plural(n, 'student')} {code} (in the comparison group but with "
+                "attendance: in no cell; correct their evaluation group or the register)"
+            )
+    if report.out is not None:
+        lines.append(f"wrote {report.out} and {report.out}.manifest.json")
+    if report.banner:
+        lines = [f"{report.banner}  {line}" for line in lines]
+    return lines
+
+
+def render_outcome_table(console: Console, report: OutcomeTable) -> None:
+    """The table as text, or as CSV or JSON on stdout when no file was asked for; else what
+    was written."""
+    import json as json_module
+
+    from heattool.io.writers import csv_text, json_text
+
+    if report.out is None and report.file_format == "csv":
+        sys.stdout.write(csv_text(report.frame()))
+        return
+    if report.out is None and report.file_format == "json":
+        document = {**report.manifest(), "table": report.frame().to_dicts()}
+        text = json_module.dumps(document, default=str) if report.banner else json_text(document)
+        sys.stdout.write(text + "\n")
+        return
+    for line in outcome_lines(report):
+        say(console, line)

@@ -40,6 +40,7 @@ SHOWN = {
     "estranged": "Estranged",
     "refugee_asylum_seeker": "Refugee or asylum seeker",
     "service_children": "Service child",
+    "evaluation_group": "Evaluation group (participant or comparison)",
     "permission_to_track": "Permission to follow your progress (tracking)",
     "expected_he_entry_year": "Year you might start higher education",
     "withdrawn_on": "You withdrew permission on",

@@ -4,7 +4,8 @@ A policy is a `[policy]` table (name, version), optional `[settings]` (when expi
 ready for deletion and when they must be gone) and a list of `[[rule]]` tables. Each rule names the
 record kinds it covers, an optional condition, a period, the anchor date it counts from and an
 action. For each record the first rule whose kind and condition match decides. Optional
-`[track.<target>]` tables say who may be sent for linkage (see `track.py`). README.md
+`[track.<target>]` tables say who may be sent for linkage (see `track.py`), and an optional
+`[outcomes]` table how outcome reports band and group people (see `outcomes.py`). README.md
 ("Rules and retention policies") documents the language; `heat.toml` is the default.
 
 Every policy the language accepts keeps the rule that a record is never overdue for a time the
@@ -27,6 +28,7 @@ from heattool.errors import BadPolicy
 from heattool.rules._toml import check_keys, describe, read_toml
 from heattool.rules.calendar import AnnualDate, Period
 from heattool.rules.matching import Matching, parse_matching
+from heattool.rules.outcomes import OutcomeSettings, parse_outcomes
 from heattool.rules.track import TrackTarget, parse_tracks
 
 POLICY_ENV = "HEATTOOL_POLICY"
@@ -278,6 +280,7 @@ class Policy:
     description: str = ""
     tracks: dict[str, TrackTarget] = field(default_factory=dict)  # [track.<target>] tables
     matching: Matching = field(default_factory=Matching)  # [matching]: what a probability means
+    outcomes: OutcomeSettings = field(default_factory=OutcomeSettings)  # [outcomes]
 
     def fields(self) -> dict[str, str | None]:
         """Every column the policy reads, with the type it asks of it (None: any)."""
@@ -308,7 +311,7 @@ def policy_from_text(text: str, source: str = "policy.toml") -> Policy:
 
 def parse_policy(data: dict[str, Any], source: str) -> Policy:
     """Check a parsed policy document and build the Policy; BadPolicy names file, rule, reason."""
-    check_keys(source, data, ["policy", "rule"], ["settings", "track", "matching"])
+    check_keys(source, data, ["policy", "rule"], ["settings", "track", "matching", "outcomes"])
     meta = check_keys(f"{source}: [policy]", data["policy"], ["name"], ["version", "description"])
     for key in ("name", "description"):
         if key in meta and not isinstance(meta[key], str):
@@ -337,6 +340,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         meta.get("description", ""),
         tracks,
         parse_matching(source, data.get("matching", {})),
+        parse_outcomes(source, data.get("outcomes", {})),
     )
     _check_field_types(policy)
     return policy

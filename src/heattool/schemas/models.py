@@ -111,6 +111,9 @@ class Students(_Person):
     estranged: bool = pa.Field(nullable=True)
     refugee_asylum_seeker: bool = pa.Field(nullable=True)
     service_children: bool = pa.Field(nullable=True)
+    # participant or comparison: a comparison group is recorded so that its outcomes can be set
+    # beside the participants' (README "Outcome reports"); empty means a participant.
+    evaluation_group: str = _text(codes="evaluation_group", error="invalid-code")
 
     @pa.check("student_ref", name="duplicate-ref")
     def _ref_unique(cls, data: PolarsData) -> pl.LazyFrame:
