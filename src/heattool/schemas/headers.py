@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -29,6 +30,24 @@ def kind_columns(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def heading_key(text: str) -> str:
     """A heading reduced to lower-case letters and digits: 'Date of Birth' -> 'dateofbirth'."""
     return _NOT_ALNUM.sub("", text.lower())
+
+
+MANY_HEADINGS = 1000  # from this many, `heading_keys` has Polars make the keys
+
+
+def heading_keys(headings: Sequence[str]) -> list[str]:
+    """`heading_key` of each heading. Of many, Polars makes the keys of the ASCII ones at once
+    (lower-casing ASCII text, it and Python agree) and heading_key any other: one by one in
+    Python, 3,000,000 headings took 5 s."""
+    if len(headings) < MANY_HEADINGS:
+        return [heading_key(h) for h in headings]
+    import polars as pl
+
+    text = pl.Series(headings, dtype=pl.String)
+    keys: list[str] = text.str.to_lowercase().str.replace_all("[^0-9a-z]+", "").to_list()
+    for n in text.str.contains(r"[^\x00-\x7F]").arg_true().to_list():
+        keys[n] = heading_key(headings[n])
+    return keys
 
 
 HEAT_STUDENT_ID = "heat_student_id"  # HEAT's own id of a student: the ref when no other is given
@@ -188,7 +207,8 @@ def map_headers(
     columns the upload lacks is a lookalike, not an unknown column (`lookalike`).
     """
     tables = heading_tables(aliases)
-    canonical_of = [tables.columns.get(heading_key(h)) for h in headings]
+    keys = heading_keys(headings)
+    canonical_of = [tables.columns.get(k) for k in keys]
     chosen = kind or detect_kind(headings, canonical_of, row)
     allowed = set(kind_columns(chosen)[0])
     # A kind's own column names mean its columns (for an upload kind they always do).
@@ -224,19 +244,37 @@ def map_headers(
             result.duplicates.extend("student_ref" for _ in held)
             held = []
     if held:  # beside the upload's own ref: not loaded
-        result.unknown = sorted(result.unknown + [h for _, h in held], key=headings.index)
+        first = {h: n for n, h in reversed(list(enumerate(headings)))}  # as headings.index
+        result.unknown = sorted(result.unknown + [h for _, h in held], key=first.__getitem__)
     result.columns = dict(sorted(result.columns.items(), key=lambda c: result.positions[c[0]]))
     lacking = [c for c in kind_columns(chosen)[0] if c not in result.columns]
-    for heading in list(result.unknown):
-        key = heading_key(heading)
-        if key in tables.columns or key in tables.ignored:
-            continue  # a heading of another kind, or one deliberately ignored
-        canonical = lookalike(heading, lacking, aliases)
-        if canonical:
-            result.unknown.remove(heading)
-            result.lookalikes.append((heading, canonical))
+    if result.unknown:  # all at once: an upload may have 100,000 unknown headings
+        key_of = dict(zip(headings, keys, strict=True))
+        checked = [
+            h
+            for h in result.unknown  # but a heading of another kind, or one deliberately ignored
+            if key_of[h] not in tables.columns and key_of[h] not in tables.ignored
+        ]
+        named = {
+            h: c
+            for h, c in zip(checked, lookalikes_of(checked, lacking, aliases), strict=True)
+            if c
+        }
+        result.lookalikes = [(h, named[h]) for h in checked if h in named]
+        result.unknown = [h for h in result.unknown if h not in named]
     result.missing = [c for c in kind_columns(chosen)[1] if c not in result.columns]
     return result
+
+
+def has_required_columns(headings: Iterable[str], kinds: list[str], aliases: Path | None) -> bool:
+    """Whether the headings hold every required column of one of `kinds`: that kind's
+    `map_headers(headings, kind, aliases).missing` is empty (a HEAT student ID standing for a
+    missing student_ref). Each heading is looked up once, for every kind at once."""
+    columns = heading_tables(aliases).columns
+    present = {columns.get(k) for k in heading_keys(list(headings))}
+    if HEAT_STUDENT_ID in present:
+        present.add("student_ref")
+    return any(set(kind_columns(kind)[1]) <= present for kind in kinds)
 
 
 def suggested_heading(canonical: str) -> str:
@@ -265,22 +303,61 @@ def lookalike(heading: str, columns: list[str], aliases: Path | None = None) -> 
     contains such a heading's key of at least GLUED_MIN letters ("PUPILDATEOFBIRTH"). Single
     GENERIC_WORDS never count. The longest name found decides.
     """
-    words, key = heading_words(heading), heading_key(heading)
+    return lookalikes_of([heading], columns, aliases)[0]
+
+
+def lookalikes_of(
+    headings: list[str], columns: list[str], aliases: Path | None = None
+) -> list[str | None]:
+    """`lookalike` of each heading, worked out by Polars for all of them at once.
+
+    A run of words is found as a substring: " date of birth " in the heading's words joined
+    and wrapped in spaces (" pupil date of birth "), which is the same test and runs in Rust
+    (one heading at a time in Python took a minute over 100,000 headings). A heading can only
+    match a name when its key holds the name's words run together ("dateofbirth") or its glued
+    key, as an ASCII heading's key is its own words run together: only those headings, and any
+    that are not ASCII, are tried.
+    """
+    import polars as pl
+
     matchable = _matchable_names(aliases)
-    best: tuple[int, str] | None = None
-    for canonical in columns:
-        for name_key, name_words in matchable.get(canonical, ()):
-            found = _contains_run(words, name_words) or (
-                len(name_key) >= GLUED_MIN and name_key in key
-            )
-            if found and (best is None or len(name_key) > best[0]):
-                best = (len(name_key), canonical)
-    return best[1] if best else None
-
-
-def _contains_run(words: tuple[str, ...], run: tuple[str, ...]) -> bool:
-    width = len(run)
-    return any(words[i : i + width] == run for i in range(len(words) - width + 1))
+    names = [(key, words, c) for c in columns for key, words in matchable.get(c, ())]
+    if not headings or not names:
+        return [None] * len(headings)
+    keys = heading_keys(headings)
+    glued = {key for key, _, _ in names if len(key) >= GLUED_MIN}
+    runs = sorted({"".join(words) for _, words, _ in names} | glued)
+    candidates = (
+        pl.DataFrame(
+            {"heading": headings, "key": keys}, schema={"heading": pl.String, "key": pl.String}
+        )
+        .select(
+            pl.col("key").str.contains_any(runs) | pl.col("heading").str.contains(r"[^\x00-\x7F]")
+        )
+        .to_series()
+        .arg_true()
+        .to_list()
+    )
+    best: list[str | None] = [None] * len(headings)
+    if not candidates:
+        return best
+    frame = pl.DataFrame(
+        {
+            "words": [f" {' '.join(heading_words(headings[n]))} " for n in candidates],
+            "key": [keys[n] for n in candidates],
+        },
+        schema={"words": pl.String, "key": pl.String},
+    )
+    # The longest name found decides; of names as long, the first (sorted() keeps their order).
+    found = []
+    for key, words, canonical in sorted(names, key=lambda name: -len(name[0])):
+        test = pl.col("words").str.contains(f" {' '.join(words)} ", literal=True)
+        if len(key) >= GLUED_MIN:
+            test = test | pl.col("key").str.contains(key, literal=True)
+        found.append(pl.when(test).then(pl.lit(canonical, dtype=pl.String)))
+    for n, canonical in zip(candidates, frame.select(pl.coalesce(found)).to_series(), strict=True):
+        best[n] = canonical
+    return best
 
 
 def detect_kind(headings: list[str], canonical_of: list[str | None], row: int | None = None) -> str:
