@@ -35,7 +35,7 @@ def export(db: Path | str | None, key: str | None, kind: str, member: str, out: 
             if suffix in (".csv", ".parquet"):
                 sha256 = write_query(store.con, sql, out, suffix[1:], {"member": code})
             else:
-                write_frame(store.con.execute(sql, {"member": code}).pl(), out)
+                write_frame(queries.kind_records(store, kind, code), out)
                 sha256 = None
             store.audit("export", member=code, sha256=sha256, details={"kind": kind, "rows": rows})
     return Exported(kind, code, rows, out)

@@ -114,5 +114,10 @@ def kind_records_sql(kind: str) -> str:
     return f"SELECT * FROM {CATALOG}.main.{sql_name(kind)} WHERE member = $member ORDER BY {order}"
 
 
+def kind_records(store: Store, kind: str, member: str) -> pl.DataFrame:
+    """Every record of one kind of `member`, as `kind_records_sql` orders them."""
+    return store.con.execute(kind_records_sql(kind), {"member": member}).pl()
+
+
 def count_kind(store: Store, kind: str, member: str) -> int:
     return int(store.scalar(f"SELECT count(*) FROM {sql_name(kind)} WHERE member = ?", [member]))
